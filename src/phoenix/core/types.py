@@ -318,6 +318,26 @@ class ConfigChanged:
     config: object  # phoenix.config.PhoenixConfig (kept untyped here to keep core free of config import)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarketDataStatus:
+    """The adapter's view of one symbol's market data: ``in_sync`` False ⇒ the core must not quote it."""
+
+    symbol: str
+    ts_ns: int
+    in_sync: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionSynced:
+    """Position as reported by the exchange (reconciliation: the exchange is the truth)."""
+
+    symbol: str
+    ts_ns: int
+    qty_steps: int
+    entry_price: float
+
+
 Event: TypeAlias = (
     BookSnapshot
     | BookDelta
@@ -330,6 +350,8 @@ Event: TypeAlias = (
     | BalanceUpdated
     | TimerFired
     | ConfigChanged
+    | MarketDataStatus
+    | PositionSynced
 )
 
 
