@@ -1,0 +1,1 @@
+"""Simulated Binance USDⓈ-M exchange: matching engine, feeds, wire server."""
