@@ -186,13 +186,15 @@ class PhoenixConfig(_Model):
     """The whole configuration file: ``global`` plus ``symbols``."""
 
     global_: GlobalConfig = Field(default_factory=GlobalConfig, alias="global")
-    symbols: tuple[SymbolConfig, ...] = Field(min_length=1)
+    symbols: tuple[SymbolConfig, ...]
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @field_validator("symbols")
     @classmethod
     def _unique_symbols(cls, value: tuple[SymbolConfig, ...]) -> tuple[SymbolConfig, ...]:
+        if not value:
+            raise ValueError("at least one symbol is required")
         seen: set[str] = set()
         for s in value:
             if s.symbol in seen:

@@ -32,7 +32,7 @@ class ReloadResult:
 
 
 def _diff_keys(old: PhoenixConfig, new: PhoenixConfig) -> tuple[str, ...]:
-    a, b = old.model_dump(by_alias=True), new.model_dump(by_alias=True)
+    a, b = old.model_dump(mode="json", by_alias=True), new.model_dump(mode="json", by_alias=True)
     out: list[str] = []
 
     def walk(x: object, y: object, prefix: str) -> None:

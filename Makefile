@@ -1,0 +1,47 @@
+# Phoenix — every target creates/refreshes the virtualenv in .venv when needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+CONFIG ?= configs/phoenix.yaml
+ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: help venv run test lint typecheck fmt bench clean
+
+help:
+	@echo "make run    - set up and run Phoenix against the built-in simulated exchange ($(CONFIG))"
+	@echo "make test   - set up and run the full test suite (lint + types + pytest)"
+	@echo "make bench  - run every benchmark, print one table, write benchmarks/results.json"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Phoenix needs Python >= 3.11, found " + sys.version' 
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: venv
+	$(BIN)/phoenix run --config $(CONFIG) $(ARGS)
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: venv
+	$(BIN)/mypy
+
+test: venv lint typecheck
+	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+fmt: venv
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+bench: venv
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
