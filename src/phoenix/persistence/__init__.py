@@ -1,0 +1,1 @@
+"""Durable state of the live runner: SQLite ledger, snapshots, single-instance lock, ledger reports."""
