@@ -1,0 +1,1 @@
+"""Binance USDⓈ-M futures adapter: the only code that talks to Binance (or the simulator on loopback)."""
