@@ -9,31 +9,122 @@ API NOTES FOR SIM-SERVER / BACKTEST (kept backward compatible; changes are liste
   Binance's exact code; nothing is recorded and no event is emitted for a rejected request.
 - Wire strings → grid: ``symbols.wire_price_to_ticks`` / ``wire_qty_to_steps`` raise -1111/-4014/-4023.
 - Feeds: ``apply_feed_event(ev)`` dispatches any ``feeds.FeedEvent``.
+- Every mutating call first runs due timers (countdownCancelAll, funding), so their events may lead
+  the returned list; ``advance(now_ms)`` runs them alone (call it every ~10 ms of exchange time).
+- Depth diffs: one ``DepthDiffPublished`` per mutating call that changed the published book; the
+  update id advances by the number of changed levels. Aggregating diffs into 100 ms frames is the
+  server's job (U of the first, u of the last, pu of the first).
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections import deque
 from collections.abc import Mapping, Sequence
 
-from phoenix.core.types import Side, SymbolFilters
+from phoenix.core.types import OrderType, Side, SymbolFilters, TimeInForce
+from phoenix.exchange.sim.account import Account, unrealized_pnl
+from phoenix.exchange.sim.feeds import FeedDelta, FeedMarkPrice, FeedSnapshot, FeedTrade
+from phoenix.exchange.sim.matching import ASK, BID, QTY_EPS, Book, OwnOrder
 from phoenix.exchange.sim.sim_types import (
+    FUNDING_INTERVAL_MS,
     AccountId,
+    AccountUpdatePublished,
     BalanceView,
+    BookTickerPublished,
     DepthView,
+    ExecType,
+    ExpiryReason,
     FeeSchedule,
     FundingRecord,
     IncomeRecord,
     MarketView,
+    MarkPricePublished,
     OrderRequest,
+    OrderUpdatePublished,
     OrderView,
     PositionView,
     PublicTrade,
+    SimError,
     SimEvent,
+    SimOrderStatus,
+    StpMode,
+    TradePublished,
     UserTrade,
 )
-from phoenix.exchange.sim.symbols import SimSymbolSpec
+from phoenix.exchange.sim.symbols import SimSymbolSpec, spec_for
 
 Levels = Sequence[tuple[int, float]]
+
+_CLIENT_ID_RE = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
+_NO_TIMER = 2**62
+_MARKET_TAKE_BOUND = 0.05
+_FIRST_ORDER_ID = 8_389_765_490_000_000_000
+_RECENT_TRADES = 1000
+_MSG_GTX = (
+    "Due to the order could not be executed as maker, the Post Only order will be rejected. "
+    "The order will not be recorded in the order history"
+)
+_MSG_FOK = "Due to the order could not be filled immediately, the FOK order has been rejected."
+
+
+class _Market:
+    """Per-symbol state: book, mark/funding, last trade, ids."""
+
+    __slots__ = (
+        "book",
+        "filters",
+        "funding",
+        "funding_rate",
+        "index_price",
+        "last_price_ticks",
+        "last_qty",
+        "maker_rate",
+        "mark_price",
+        "next_funding_ms",
+        "next_trade_id",
+        "spec",
+        "step",
+        "symbol",
+        "taker_rate",
+        "tick",
+        "time_ms",
+        "top",
+        "trades",
+    )
+
+    def __init__(self, spec: SimSymbolSpec, fees: FeeSchedule, include_own: bool, queue_model: str) -> None:
+        self.spec = spec
+        self.filters = spec.filters
+        self.symbol = spec.symbol
+        self.tick = spec.filters.tick
+        self.step = spec.filters.step
+        self.book = Book(spec.symbol, self.step, include_own=include_own, queue_model=queue_model)
+        self.maker_rate, self.taker_rate = fees.rates(spec.symbol)
+        self.mark_price = 0.0
+        self.index_price = 0.0
+        self.funding_rate = 0.0
+        self.next_funding_ms = 0
+        self.last_price_ticks: int | None = None
+        self.last_qty = 0.0
+        self.next_trade_id = 1_000_000
+        self.trades: deque[PublicTrade] = deque(maxlen=_RECENT_TRADES)
+        self.funding: list[FundingRecord] = []
+        self.time_ms = 0
+        self.top: tuple[int | None, float, int | None, float] = (None, 0.0, None, 0.0)
+
+    def ref_price(self) -> float:
+        """Mark price, else book mid, else last trade, else 0."""
+        if self.mark_price > 0.0:
+            return self.mark_price
+        bid = self.book.best(BID)
+        ask = self.book.best(ASK)
+        if bid is not None and ask is not None:
+            return (bid + ask) * 0.5 * self.tick
+        if self.last_price_ticks is not None:
+            return self.last_price_ticks * self.tick
+        return 0.0
 
 
 class SimExchange:
@@ -43,10 +134,11 @@ class SimExchange:
         filters: Exchange filters per symbol (e.g. ``symbols.default_filters()``).
         fees: Maker/taker commission schedule.
         leverage: Initial leverage of every account and symbol.
-        include_own_orders_in_book: Publish our own resting orders in depth/bookTicker (as Binance does).
+        include_own_orders_in_book: Publish resting participant orders in depth/bookTicker (as Binance does).
         specs: Optional full symbol specs (min/max price, market max qty...); derived from filters if absent.
         emit_public: Produce public market events (depth diffs, trades, bookTicker, markPrice). A backtest
-            that does not need them may pass False to save allocations.
+            that does not need them may pass False to save allocations (update ids still advance).
+        queue_model: ``conservative`` or ``proportional`` (see ``matching``).
     """
 
     def __init__(
@@ -58,51 +150,167 @@ class SimExchange:
         include_own_orders_in_book: bool = True,
         specs: Mapping[str, SimSymbolSpec] | None = None,
         emit_public: bool = True,
+        queue_model: str = "conservative",
     ) -> None:
-        raise NotImplementedError
+        self._fees = fees
+        self._default_leverage = leverage
+        self._emit = emit_public
+        self._markets: dict[str, _Market] = {}
+        for name, flt in filters.items():
+            spec = specs[name] if specs is not None and name in specs else spec_for(flt)
+            self._markets[name] = _Market(spec, fees, include_own_orders_in_book, queue_model)
+        self._accounts: dict[int, Account] = {}
+        self._by_key: dict[str, AccountId] = {}
+        self._next_order_id = _FIRST_ORDER_ID
+        self._next_tran_id = 1
+        self._next_timer_ms = _NO_TIMER
 
     # ------------------------------------------------------------------ accounts
 
     def add_account(self, api_key: str, balance_usdc: float) -> AccountId:
         """Create an account identified by ``api_key`` with a USDC wallet balance; returns its id."""
-        raise NotImplementedError
+        if api_key in self._by_key:
+            raise ValueError(f"duplicate api key {api_key!r}")
+        account_id = AccountId(len(self._accounts) + 1)
+        acct = Account(account_id, api_key, balance_usdc)
+        for name in self._markets:
+            acct.leverage[name] = self._default_leverage
+        self._accounts[account_id] = acct
+        self._by_key[api_key] = account_id
+        return account_id
 
     def account_for_key(self, api_key: str) -> AccountId | None:
         """The account of an API key, or None if unknown (the server answers -2015)."""
-        raise NotImplementedError
+        return self._by_key.get(api_key)
 
     def set_leverage(self, account: AccountId, symbol: str, leverage: int, now_ms: int) -> int:
         """Set the account's leverage on ``symbol`` (1..max); returns it. -4028 if out of range."""
-        raise NotImplementedError
+        m = self._market(symbol)
+        acct = self._account(account)
+        if not 1 <= leverage <= m.spec.max_leverage:
+            raise SimError(-4028, "Leverage is not valid")
+        acct.leverage[symbol] = leverage
+        acct.update_time_ms = now_ms
+        return leverage
 
     def get_leverage(self, account: AccountId, symbol: str) -> int:
         """Current leverage of the account on ``symbol``."""
-        raise NotImplementedError
+        self._market(symbol)
+        return self._account(account).leverage.get(symbol, self._default_leverage)
 
     @property
     def symbols(self) -> tuple[str, ...]:
         """Symbols traded on this exchange."""
-        raise NotImplementedError
+        return tuple(self._markets)
 
     def spec(self, symbol: str) -> SimSymbolSpec:
         """Full spec of ``symbol``; SimError -1121 if unknown."""
-        raise NotImplementedError
+        return self._market(symbol).spec
 
     # ------------------------------------------------------------------ market data (from a feed)
 
     def apply_market_snapshot(self, symbol: str, bids: Levels, asks: Levels, now_ms: int) -> list[SimEvent]:
         """Replace the market part of the book (own orders stay); levels are (price_ticks, qty)."""
-        raise NotImplementedError
+        m = self._market(symbol)
+        events: list[SimEvent] = []
+        if now_ms >= self._next_timer_ms:
+            self._run_timers(now_ms, events)
+        book = m.book
+        book.clear_market()
+        for price, qty in bids:
+            book.set_market_level(BID, price, qty)
+        for price, qty in asks:
+            book.set_market_level(ASK, price, qty)
+        m.time_ms = now_ms
+        self._fill_crossed(m, now_ms, events)
+        self._finish(m, now_ms, events)
+        return events
 
     def apply_market_delta(self, symbol: str, bids: Levels, asks: Levels, now_ms: int) -> list[SimEvent]:
-        """Set market levels to absolute quantities (qty 0 removes); may fill own orders it crosses."""
-        raise NotImplementedError
+        """Set market levels to absolute quantities (qty 0 removes); fills own orders the market crosses."""
+        m = self._market(symbol)
+        events: list[SimEvent] = []
+        if now_ms >= self._next_timer_ms:
+            self._run_timers(now_ms, events)
+        book = m.book
+        set_level = book.set_market_level
+        for price, qty in bids:
+            set_level(BID, price, qty)
+        for price, qty in asks:
+            set_level(ASK, price, qty)
+        m.time_ms = now_ms
+        if book.own_steps[BID] or book.own_steps[ASK]:
+            self._fill_crossed(m, now_ms, events)
+        self._finish(m, now_ms, events)
+        return events
 
     def apply_market_trade(
         self, symbol: str, price_ticks: int, qty: float, aggressor: Side, now_ms: int
     ) -> list[SimEvent]:
-        """A market trade printed: advances queues at its price and fills own orders it reaches."""
-        raise NotImplementedError
+        """A market trade printed: advances queues at its price and fills own orders it reaches.
+
+        Resting orders priced through the trade fill completely (the aggressor passed them); at the
+        trade's price the printed qty first eats the market size ahead of each order (FIFO), the
+        excess fills the order.
+        """
+        m = self._market(symbol)
+        events: list[SimEvent] = []
+        if now_ms >= self._next_timer_ms:
+            self._run_timers(now_ms, events)
+        m.time_ms = now_ms
+        trade_id = m.next_trade_id
+        m.next_trade_id += 1
+        m.last_price_ticks = price_ticks
+        m.last_qty = qty
+        buyer_is_maker = aggressor is Side.SELL
+        if self._emit:
+            m.trades.append(PublicTrade(trade_id=trade_id, price_ticks=price_ticks, qty=qty,
+                                        buyer_is_maker=buyer_is_maker, time_ms=now_ms))  # fmt: skip
+            events.append(
+                TradePublished(
+                    symbol=symbol,
+                    trade_id=trade_id,
+                    price_ticks=price_ticks,
+                    qty=qty,
+                    buyer_is_maker=buyer_is_maker,
+                    event_ms=now_ms,
+                )
+            )
+        book = m.book
+        si = BID if buyer_is_maker else ASK
+        if not book.own_steps[si]:
+            return events
+        orders = book.own_orders_crossed(si, price_ticks)
+        if not orders:
+            return events
+        step = m.step
+        left = qty
+        eaten = 0.0
+        for o in orders:
+            if o.status is not SimOrderStatus.NEW and o.status is not SimOrderStatus.PARTIALLY_FILLED:
+                continue
+            if o.price_ticks != price_ticks:
+                self._maker_fill(m, o, o.remaining_steps, now_ms, events)
+                continue
+            gap = o.queue_ahead - eaten
+            if gap > QTY_EPS:
+                take = gap if gap < left else left
+                left -= take
+                eaten += take
+            if left <= QTY_EPS:
+                break
+            steps = int(left / step + 1e-6)
+            if steps > o.remaining_steps:
+                steps = o.remaining_steps
+            if steps <= 0:
+                break
+            left -= steps * step
+            self._maker_fill(m, o, steps, now_ms, events)
+        if eaten > 0.0:
+            for o in book.own[si].get(price_ticks, ()):
+                o.queue_ahead = o.queue_ahead - eaten if o.queue_ahead > eaten else 0.0
+        self._finish(m, now_ms, events)
+        return events
 
     def apply_mark_price(
         self,
@@ -113,16 +321,64 @@ class SimExchange:
         now_ms: int,
         index_price: float | None = None,
     ) -> list[SimEvent]:
-        """Update mark price and funding; settles funding first if ``now_ms`` reached the funding time."""
-        raise NotImplementedError
+        """Update mark price and funding; settles funding first if ``now_ms`` reached the funding time.
+
+        ``next_funding_ms`` 0 keeps the current schedule (first time: the next 8 h boundary).
+        """
+        m = self._market(symbol)
+        events: list[SimEvent] = []
+        if now_ms >= self._next_timer_ms:
+            self._run_timers(now_ms, events)
+        m.mark_price = mark_price
+        m.index_price = index_price if index_price is not None else mark_price
+        m.funding_rate = funding_rate
+        if next_funding_ms > 0:
+            m.next_funding_ms = next_funding_ms
+        elif m.next_funding_ms == 0:
+            m.next_funding_ms = (now_ms // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS
+        if m.next_funding_ms < self._next_timer_ms:
+            self._next_timer_ms = m.next_funding_ms
+        m.time_ms = now_ms
+        if self._emit:
+            events.append(
+                MarkPricePublished(
+                    symbol=symbol,
+                    mark_price=mark_price,
+                    index_price=m.index_price,
+                    funding_rate=funding_rate,
+                    next_funding_ms=m.next_funding_ms,
+                    event_ms=now_ms,
+                )
+            )
+        return events
 
     def apply_feed_event(self, event: object) -> list[SimEvent]:
         """Dispatch one ``feeds.FeedEvent`` (snapshot, delta, trade, mark price) at its own time."""
-        raise NotImplementedError
+        if isinstance(event, FeedDelta):
+            return self.apply_market_delta(event.symbol, event.bids, event.asks, event.ts_ms)
+        if isinstance(event, FeedTrade):
+            return self.apply_market_trade(
+                event.symbol, event.price_ticks, event.qty, event.aggressor, event.ts_ms
+            )
+        if isinstance(event, FeedMarkPrice):
+            return self.apply_mark_price(
+                event.symbol,
+                event.mark_price,
+                event.funding_rate,
+                event.next_funding_ms,
+                event.ts_ms,
+                index_price=event.index_price,
+            )
+        if isinstance(event, FeedSnapshot):
+            return self.apply_market_snapshot(event.symbol, event.bids, event.asks, event.ts_ms)
+        raise TypeError(f"not a feed event: {event!r}")
 
     def advance(self, now_ms: int) -> list[SimEvent]:
         """Run timers up to ``now_ms``: countdownCancelAll expiries and funding settlements (every 8 h)."""
-        raise NotImplementedError
+        events: list[SimEvent] = []
+        if now_ms >= self._next_timer_ms:
+            self._run_timers(now_ms, events)
+        return events
 
     # ------------------------------------------------------------------ trading
 
@@ -131,11 +387,124 @@ class SimExchange:
     ) -> tuple[OrderView, list[SimEvent]]:
         """Validate, accept and match a new order; returns its state after the taker phase.
 
-        Raises SimError: -1121 symbol, -4003/-4004/-4005 qty, -4013/-4002 price, -4164 notional,
-        -4016/-4024 percent price, -4131 market protection, -2022 reduce-only, -2019 margin,
+        Raises SimError: -1121 symbol, -1116 type, -4003/-4004/-4005 qty, -4013/-4002 price, -4164
+        notional, -4016/-4024 percent price, -4131 market protection, -2022 reduce-only, -2019 margin,
         -2025 max open orders, -4015/-4116 client id, -5021 FOK, -5022 GTX.
         """
-        raise NotImplementedError
+        acct = self._account(account)
+        m = self._market(req.symbol)
+        events: list[SimEvent] = []
+        if now_ms >= self._next_timer_ms:
+            self._run_timers(now_ms, events)
+        spec = m.spec
+        book = m.book
+        is_market = req.order_type is OrderType.MARKET
+        if req.order_type is not OrderType.LIMIT and not is_market:
+            raise SimError(-1116, "Invalid orderType.")
+        side_idx = BID if req.side is Side.BUY else ASK
+        rsi = 1 - side_idx
+        qty = req.qty_steps
+        if qty <= 0:
+            raise SimError(-4003, "Quantity less than or equal to zero.")
+        if qty < m.filters.min_qty_steps:
+            raise SimError(-4004, "Quantity less than min quantity.")
+        if qty > (spec.market_max_qty_steps if is_market else spec.max_qty_steps):
+            raise SimError(-4005, "Quantity greater than max quantity.")
+        so = acct.symbol_orders(req.symbol)
+        cid = req.client_order_id
+        if cid is None:
+            cid = f"sim-{self._next_order_id}"
+        elif not _CLIENT_ID_RE.match(cid):
+            raise SimError(-4015, "Client order id is not valid.")
+        elif cid in so.by_client_id:
+            raise SimError(-4116, "clientOrderId is duplicated.")
+        ref = m.ref_price()
+        best_opp = book.best(rsi)
+        limit: int | None
+        if is_market:
+            if best_opp is not None and ref > 0.0:
+                if req.side is Side.BUY:
+                    limit = math.floor(ref * (1.0 + _MARKET_TAKE_BOUND) / m.tick + 1e-9)
+                    if best_opp > limit:
+                        raise SimError(
+                            -4131,
+                            "The counterparty's best price does not meet the PERCENT_PRICE filter limit.",
+                        )
+                else:
+                    limit = math.ceil(ref * (1.0 - _MARKET_TAKE_BOUND) / m.tick - 1e-9)
+                    if best_opp < limit:
+                        raise SimError(
+                            -4131,
+                            "The counterparty's best price does not meet the PERCENT_PRICE filter limit.",
+                        )
+            else:
+                limit = None
+            notional_price = best_opp * m.tick if best_opp is not None else ref
+            price_ticks = 0
+        else:
+            price_ticks = req.price_ticks
+            self._check_price(m, req.side, price_ticks, ref)
+            limit = price_ticks
+            notional_price = price_ticks * m.tick
+        notional = notional_price * qty * m.step
+        if not req.reduce_only and notional_price > 0.0 and notional < m.filters.min_notional_usdc - 1e-9:
+            raise SimError(
+                -4164,
+                f"Order's notional must be no smaller than {m.filters.min_notional.normalize():f} "
+                "(unless you choose reduce only).",
+            )
+        if len(so.by_client_id) >= spec.max_num_orders:
+            raise SimError(-2025, "Reach max open order limit.")
+        if req.reduce_only and self._reduce_cap(acct, req.symbol, req.side) == 0:
+            raise SimError(-2022, "ReduceOnly Order is rejected.")
+        tif = req.time_in_force
+        if (
+            not is_market
+            and tif is TimeInForce.GTX
+            and best_opp is not None
+            and ((best_opp <= price_ticks) if req.side is Side.BUY else (best_opp >= price_ticks))
+        ):
+            raise SimError(-5022, _MSG_GTX)
+        if not is_market and tif is TimeInForce.FOK and book.available_steps(rsi, limit, qty) < qty:
+            raise SimError(-5021, _MSG_FOK)
+        if not req.reduce_only:
+            extra = notional_price * qty * m.step
+            self._check_margin(
+                acct, m, extra if req.side is Side.BUY else 0.0, extra if req.side is Side.SELL else 0.0
+            )
+
+        order = OwnOrder(
+            order_id=self._next_order_id,
+            account=account,
+            symbol=req.symbol,
+            client_order_id=cid,
+            side=req.side,
+            order_type=req.order_type,
+            time_in_force=TimeInForce.GTC if is_market else tif,
+            price_ticks=price_ticks,
+            qty_steps=qty,
+            reduce_only=req.reduce_only,
+            stp_mode=req.stp_mode,
+            now_ms=now_ms,
+        )
+        self._next_order_id += 1
+        acct.track_open(order, m.tick, m.step)
+        self._order_event(m, order, ExecType.NEW, now_ms, events)
+        reason = self._take(m, order, limit, now_ms, events)
+        if order.remaining_steps > 0 and order.status.is_open:
+            if reason == 0 and not is_market and (tif is TimeInForce.GTC or tif is TimeInForce.GTX):
+                book.add_own(order)
+            else:
+                if reason == 0:
+                    reason = ExpiryReason.IOC_REMAINDER
+                status = (
+                    SimOrderStatus.EXPIRED_IN_MATCH
+                    if reason == ExpiryReason.IOC_REMAINDER_STP
+                    else SimOrderStatus.EXPIRED
+                )
+                self._close(m, order, status, ExecType.EXPIRED, reason, now_ms, events)
+        self._finish(m, now_ms, events)
+        return order.view(m.tick, m.step), events
 
     def modify_order(
         self,
@@ -151,10 +520,86 @@ class SimExchange:
     ) -> tuple[OrderView, list[SimEvent]]:
         """Amend price/qty of an open LIMIT order; it loses queue priority (re-queued at the back).
 
-        Raises SimError -2013 (unknown/closed), -5025 (not LIMIT), -5027 (no change), filter codes.
-        A new qty ≤ executed qty cancels the order; a GTX order whose new price would take is cancelled.
+        Raises SimError -2013 (unknown/closed), -5025 (not LIMIT), -5027 (no change), -4003/-4004/-4005,
+        -4013/-4002, -4016/-4024, -5029 (notional), -2019 (margin). A new qty ≤ executed qty cancels the
+        order; a GTX order whose new price would take is cancelled; a GTC order that crosses trades.
         """
-        raise NotImplementedError
+        acct = self._account(account)
+        m = self._market(symbol)
+        events: list[SimEvent] = []
+        if now_ms >= self._next_timer_ms:
+            self._run_timers(now_ms, events)
+        order = self._find(acct, symbol, order_id, client_order_id)
+        if order is None or not order.status.is_open:
+            raise SimError(-2013, "Order does not exist.")
+        if order.order_type is not OrderType.LIMIT:
+            raise SimError(-5025, "Only limit order is supported.")
+        if side is not None and side is not order.side:
+            raise SimError(-1130, "Data sent for parameter 'side' is not valid.")
+        if price_ticks == order.price_ticks and qty_steps == order.orig_qty_steps:
+            raise SimError(-5027, "No need to modify the order.")
+        spec = m.spec
+        if qty_steps <= 0:
+            raise SimError(-4003, "Quantity less than or equal to zero.")
+        if qty_steps < m.filters.min_qty_steps:
+            raise SimError(-4004, "Quantity less than min quantity.")
+        if qty_steps > spec.max_qty_steps:
+            raise SimError(-4005, "Quantity greater than max quantity.")
+        self._check_price(m, order.side, price_ticks, m.ref_price())
+        if (
+            not order.reduce_only
+            and price_ticks * m.tick * qty_steps * m.step < m.filters.min_notional_usdc - 1e-9
+        ):
+            raise SimError(
+                -5029, f"Order's notional must be no smaller than {m.filters.min_notional.normalize():f}"
+            )
+        if not order.reduce_only:
+            old = order.price_ticks * m.tick * order.remaining_steps * m.step
+            new = price_ticks * m.tick * max(0, qty_steps - order.executed_steps) * m.step
+            extra = max(0.0, new - old)
+            self._check_margin(acct, m, extra if order.side is Side.BUY else 0.0,
+                               extra if order.side is Side.SELL else 0.0)  # fmt: skip
+        book = m.book
+        if qty_steps <= order.executed_steps:
+            self._close(m, order, SimOrderStatus.CANCELED, ExecType.CANCELED, 0, now_ms, events)
+            self._finish(m, now_ms, events)
+            return order.view(m.tick, m.step), events
+        rsi = 1 - order.side_idx
+        best_opp = book.best(rsi)
+        crosses = best_opp is not None and (
+            best_opp <= price_ticks if order.side is Side.BUY else best_opp >= price_ticks
+        )
+        if crosses and order.time_in_force is TimeInForce.GTX:
+            self._close(m, order, SimOrderStatus.CANCELED, ExecType.CANCELED, 0, now_ms, events)
+            self._finish(m, now_ms, events)
+            return order.view(m.tick, m.step), events
+        # re-queue at the back with the new values
+        if order.resting:
+            book.remove_own(order)
+        acct.untrack_open(order, m.tick, m.step)
+        order.price_ticks = price_ticks
+        order.orig_qty_steps = qty_steps
+        order.modify_count += 1
+        order.update_time_ms = now_ms
+        acct.track_open(order, m.tick, m.step)
+        self._order_event(m, order, ExecType.AMENDMENT, now_ms, events)
+        reason = 0
+        if crosses:
+            reason = self._take(m, order, price_ticks, now_ms, events)
+        if order.status.is_open and order.remaining_steps > 0:
+            if reason == 0 and order.time_in_force in (TimeInForce.GTC, TimeInForce.GTX):
+                book.add_own(order)
+            else:
+                status = (
+                    SimOrderStatus.EXPIRED_IN_MATCH
+                    if reason in (ExpiryReason.IOC_REMAINDER_STP, ExpiryReason.STP)
+                    else SimOrderStatus.EXPIRED
+                )
+                self._close(
+                    m, order, status, ExecType.EXPIRED, reason or ExpiryReason.IOC_REMAINDER, now_ms, events
+                )
+        self._finish(m, now_ms, events)
+        return order.view(m.tick, m.step), events
 
     def cancel_order(
         self,
@@ -166,31 +611,84 @@ class SimExchange:
         now_ms: int,
     ) -> tuple[OrderView, list[SimEvent]]:
         """Cancel one open order. Raises SimError -2011 if unknown or already final."""
-        raise NotImplementedError
+        acct = self._account(account)
+        m = self._market(symbol)
+        events: list[SimEvent] = []
+        if now_ms >= self._next_timer_ms:
+            self._run_timers(now_ms, events)
+        order = self._find(acct, symbol, order_id, client_order_id)
+        if order is None or not order.status.is_open:
+            raise SimError(-2011, "Unknown order sent.")
+        self._close(m, order, SimOrderStatus.CANCELED, ExecType.CANCELED, 0, now_ms, events)
+        self._finish(m, now_ms, events)
+        return order.view(m.tick, m.step), events
 
     def cancel_all(self, account: AccountId, symbol: str, now_ms: int) -> list[SimEvent]:
         """Cancel every open order of the account on ``symbol``."""
-        raise NotImplementedError
+        acct = self._account(account)
+        m = self._market(symbol)
+        events: list[SimEvent] = []
+        if now_ms >= self._next_timer_ms:
+            self._run_timers(now_ms, events)
+        self._cancel_all(acct, m, now_ms, events)
+        return events
 
     def set_countdown_cancel_all(
         self, account: AccountId, symbol: str, countdown_ms: int, now_ms: int
     ) -> None:
         """Arm (0 disarms) the dead-man switch: cancel all at ``now_ms + countdown_ms`` unless renewed."""
-        raise NotImplementedError
+        acct = self._account(account)
+        self._market(symbol)
+        if countdown_ms < 0:
+            raise SimError(-1130, "Data sent for parameter 'countdownTime' is not valid.")
+        if countdown_ms == 0:
+            acct.countdown_deadline_ms.pop(symbol, None)
+            return
+        deadline = now_ms + countdown_ms
+        acct.countdown_deadline_ms[symbol] = deadline
+        if deadline < self._next_timer_ms:
+            self._next_timer_ms = deadline
 
     # ------------------------------------------------------------------ queries
 
     def depth(self, symbol: str, limit: int = 1000, now_ms: int = 0) -> DepthView:
         """Published book (market + own orders) with the current ``lastUpdateId``."""
-        raise NotImplementedError
+        m = self._market(symbol)
+        book = m.book
+        return DepthView(
+            symbol=symbol,
+            last_update_id=book.update_id,
+            bids=book.levels(BID, limit),
+            asks=book.levels(ASK, limit),
+            event_ms=now_ms or m.time_ms,
+            transaction_ms=m.time_ms,
+        )
 
     def market(self, symbol: str) -> MarketView:
         """Top of book, last trade, mark price and funding of ``symbol``."""
-        raise NotImplementedError
+        m = self._market(symbol)
+        bid, bid_qty = m.book.top(BID)
+        ask, ask_qty = m.book.top(ASK)
+        return MarketView(
+            symbol=symbol,
+            last_update_id=m.book.update_id,
+            best_bid_ticks=bid,
+            best_bid_qty=bid_qty,
+            best_ask_ticks=ask,
+            best_ask_qty=ask_qty,
+            last_price_ticks=m.last_price_ticks,
+            last_qty=m.last_qty,
+            mark_price=m.mark_price if m.mark_price > 0.0 else m.ref_price(),
+            index_price=m.index_price if m.index_price > 0.0 else m.ref_price(),
+            funding_rate=m.funding_rate,
+            next_funding_ms=m.next_funding_ms,
+            time_ms=m.time_ms,
+        )
 
     def recent_trades(self, symbol: str, limit: int = 500) -> list[PublicTrade]:
         """Most recent public trades, oldest first."""
-        raise NotImplementedError
+        trades = self._market(symbol).trades
+        return list(trades)[-limit:] if limit > 0 else []
 
     def get_order(
         self,
@@ -201,32 +699,581 @@ class SimExchange:
         client_order_id: str | None = None,
     ) -> OrderView:
         """Any order of the account (open or final). Raises SimError -2013 if unknown."""
-        raise NotImplementedError
+        acct = self._account(account)
+        m = self._market(symbol)
+        order = self._find(acct, symbol, order_id, client_order_id)
+        if order is None:
+            raise SimError(-2013, "Order does not exist.")
+        return order.view(m.tick, m.step)
 
     def open_orders(self, account: AccountId, symbol: str | None = None) -> list[OrderView]:
         """Open orders of the account (one symbol or all), oldest first."""
-        raise NotImplementedError
+        acct = self._account(account)
+        names = [symbol] if symbol is not None else list(self._markets)
+        out: list[OrderView] = []
+        for name in names:
+            m = self._market(name)
+            so = acct.open.get(name)
+            if so is None:
+                continue
+            orders = sorted(so.by_client_id.values(), key=lambda o: o.order_id)
+            out.extend(o.view(m.tick, m.step) for o in orders)
+        return out
 
     def all_orders(self, account: AccountId, symbol: str) -> list[OrderView]:
         """Every order of the account on ``symbol`` (open and final), oldest first."""
-        raise NotImplementedError
+        acct = self._account(account)
+        m = self._market(symbol)
+        return [o.view(m.tick, m.step) for o in acct.orders.values() if o.symbol == symbol]
 
     def positions(self, account: AccountId) -> list[PositionView]:
         """Position of every symbol (zero rows included), valued at the mark price."""
-        raise NotImplementedError
+        acct = self._account(account)
+        out: list[PositionView] = []
+        for name, m in self._markets.items():
+            pos = acct.position(name)
+            mark = m.ref_price()
+            pos_im, ord_im = acct.margin_of(name, mark, m.step)
+            so = acct.open.get(name)
+            notional = pos.qty_steps * m.step * mark
+            out.append(
+                PositionView(
+                    symbol=name,
+                    qty_steps=pos.qty_steps,
+                    entry_price=pos.entry_price,
+                    mark_price=mark,
+                    unrealized_pnl_usdc=unrealized_pnl(pos, mark, m.step),
+                    notional_usdc=notional,
+                    initial_margin_usdc=pos_im,
+                    maint_margin_usdc=abs(notional) * m.spec.maint_margin_ratio,
+                    open_order_initial_margin_usdc=ord_im,
+                    leverage=acct.leverage.get(name, self._default_leverage),
+                    cum_realized_pnl_usdc=pos.cum_realized_pnl_usdc,
+                    bid_notional_usdc=so.bid_notional_usdc if so is not None else 0.0,
+                    ask_notional_usdc=so.ask_notional_usdc if so is not None else 0.0,
+                    update_time_ms=pos.update_time_ms,
+                )
+            )
+        return out
 
     def balance(self, account: AccountId) -> BalanceView:
         """USDC wallet, unrealised PnL, margins and available balance."""
-        raise NotImplementedError
+        acct = self._account(account)
+        upnl, pos_im, ord_im, maint = self._totals(acct)
+        margin_balance = acct.wallet_usdc + upnl
+        return BalanceView(
+            asset="USDC",
+            wallet_usdc=acct.wallet_usdc,
+            unrealized_pnl_usdc=upnl,
+            margin_balance_usdc=margin_balance,
+            initial_margin_usdc=pos_im + ord_im,
+            position_initial_margin_usdc=pos_im,
+            open_order_initial_margin_usdc=ord_im,
+            maint_margin_usdc=maint,
+            available_usdc=margin_balance - pos_im - ord_im,
+            update_time_ms=acct.update_time_ms,
+        )
 
     def user_trades(self, account: AccountId, symbol: str) -> list[UserTrade]:
         """Fills of the account on ``symbol``, oldest first."""
-        raise NotImplementedError
+        self._market(symbol)
+        return list(self._account(account).trades.get(symbol, ()))
 
     def income(self, account: AccountId) -> list[IncomeRecord]:
         """Income history (REALIZED_PNL, COMMISSION, FUNDING_FEE), oldest first."""
-        raise NotImplementedError
+        return list(self._account(account).income)
 
     def funding_history(self, symbol: str) -> list[FundingRecord]:
         """Settled funding rates of ``symbol``, oldest first."""
-        raise NotImplementedError
+        return list(self._market(symbol).funding)
+
+    # ------------------------------------------------------------------ internals: lookup
+
+    def _market(self, symbol: str) -> _Market:
+        m = self._markets.get(symbol)
+        if m is None:
+            raise SimError(-1121, "Invalid symbol.")
+        return m
+
+    def _account(self, account: AccountId) -> Account:
+        acct = self._accounts.get(account)
+        if acct is None:
+            raise SimError(-2015, "Invalid API-key, IP, or permissions for action.", http_status=401)
+        return acct
+
+    @staticmethod
+    def _find(
+        acct: Account, symbol: str, order_id: int | None, client_order_id: str | None
+    ) -> OwnOrder | None:
+        if order_id is not None:
+            order = acct.orders.get(order_id)
+            return order if order is not None and order.symbol == symbol else None
+        if client_order_id is not None:
+            so = acct.open.get(symbol)
+            if so is not None and client_order_id in so.by_client_id:
+                return so.by_client_id[client_order_id]
+            found = None
+            for o in acct.orders.values():  # closed orders: the latest with this client id
+                if o.symbol == symbol and o.client_order_id == client_order_id:
+                    found = o
+            return found
+        raise SimError(
+            -1102, "Param 'orderId' or 'origClientOrderId' must be sent, but both were empty/null!"
+        )
+
+    # ------------------------------------------------------------------ internals: checks
+
+    @staticmethod
+    def _check_price(m: _Market, side: Side, price_ticks: int, ref: float) -> None:
+        spec = m.spec
+        if price_ticks <= 0 or (spec.min_price_ticks and price_ticks < spec.min_price_ticks):
+            raise SimError(-4013, "Price less than min price.")
+        if spec.max_price_ticks and price_ticks > spec.max_price_ticks:
+            raise SimError(-4002, "Price greater than max price.")
+        if ref > 0.0:
+            price = price_ticks * m.tick
+            f = m.filters
+            if side is Side.BUY and price > ref * float(f.percent_up) + 1e-9:
+                raise SimError(-4016, "Price is higher than mark price multiplier cap.")
+            if side is Side.SELL and price < ref * float(f.percent_down) - 1e-9:
+                raise SimError(-4024, "Price is lower than mark price multiplier floor.")
+
+    @staticmethod
+    def _reduce_cap(acct: Account, symbol: str, side: Side) -> int:
+        # steps a reduce-only order of ``side`` may still fill (0 = it would open or increase)
+        pos = acct.positions.get(symbol)
+        q = pos.qty_steps if pos is not None else 0
+        if side is Side.BUY:
+            return -q if q < 0 else 0
+        return q if q > 0 else 0
+
+    def _totals(
+        self, acct: Account, extra: tuple[str, float, float] | None = None
+    ) -> tuple[float, float, float, float]:
+        # (unrealised pnl, position IM, open-order IM, maintenance margin) over all symbols
+        upnl = pos_im = ord_im = maint = 0.0
+        for name, pos in acct.positions.items():
+            m = self._markets[name]
+            mark = m.ref_price()
+            upnl += unrealized_pnl(pos, mark, m.step)
+            maint += abs(pos.qty_steps) * m.step * mark * m.spec.maint_margin_ratio
+        for name in set(acct.positions) | set(acct.open):
+            m = self._markets[name]
+            eb, ea = (extra[1], extra[2]) if extra is not None and extra[0] == name else (0.0, 0.0)
+            p, o = acct.margin_of(name, m.ref_price(), m.step, eb, ea)
+            pos_im += p
+            ord_im += o
+        if extra is not None and extra[0] not in acct.positions and extra[0] not in acct.open:
+            m = self._markets[extra[0]]
+            p, o = acct.margin_of(extra[0], m.ref_price(), m.step, extra[1], extra[2])
+            pos_im += p
+            ord_im += o
+        return upnl, pos_im, ord_im, maint
+
+    def _check_margin(self, acct: Account, m: _Market, extra_bid: float, extra_ask: float) -> None:
+        upnl, pos_im, ord_im, _ = self._totals(acct, (m.symbol, extra_bid, extra_ask))
+        if pos_im + ord_im > acct.wallet_usdc + upnl + 1e-9:
+            raise SimError(-2019, "Margin is insufficient.")
+
+    # ------------------------------------------------------------------ internals: matching
+
+    def _take(
+        self, m: _Market, order: OwnOrder, limit: int | None, now_ms: int, events: list[SimEvent]
+    ) -> int:
+        """Taker phase: match ``order`` against the opposite side in price-time priority.
+
+        Returns 0, or the expiry reason that must end the order (STP taker expiry, reduce-only).
+        """
+        book = m.book
+        rsi = 1 - order.side_idx
+        step = m.step
+        acct = self._accounts[order.account]
+        while order.remaining_steps > 0:
+            price = book.best(rsi)
+            if price is None:
+                break
+            if limit is not None and (price > limit if rsi == ASK else price < limit):
+                break
+            progressed = False
+            for o in book.queue_plan_orders(rsi, price):
+                want = order.remaining_steps
+                if order.reduce_only:
+                    cap = self._reduce_cap(acct, m.symbol, order.side)
+                    if cap == 0:
+                        return ExpiryReason.REDUCE_ONLY
+                    want = min(want, cap)
+                if isinstance(o, float):  # market liquidity segment
+                    steps = int(o / step + 1e-6)
+                    if steps > want:
+                        steps = want
+                        taken = steps * step
+                    else:
+                        taken = o  # the whole segment, sub-step dust included
+                    book.consume_market(rsi, price, taken)
+                    progressed = True
+                    if steps > 0:
+                        self._taker_fill(m, order, price, steps, None, now_ms, events)
+                else:
+                    if not o.status.is_open:
+                        continue
+                    if o.account == order.account and order.stp_mode is not StpMode.NONE:
+                        mode = order.stp_mode
+                        if mode is StpMode.EXPIRE_MAKER or mode is StpMode.EXPIRE_BOTH:
+                            self._close(m, o, SimOrderStatus.EXPIRED_IN_MATCH, ExecType.EXPIRED,
+                                        ExpiryReason.STP, now_ms, events)  # fmt: skip
+                            progressed = True
+                        if mode is StpMode.EXPIRE_TAKER or mode is StpMode.EXPIRE_BOTH:
+                            return ExpiryReason.IOC_REMAINDER_STP
+                        continue
+                    steps = min(want, o.remaining_steps)
+                    if o.reduce_only:
+                        cap_o = self._reduce_cap(self._accounts[o.account], m.symbol, o.side)
+                        if cap_o == 0:
+                            self._close(m, o, SimOrderStatus.EXPIRED, ExecType.EXPIRED,
+                                        ExpiryReason.REDUCE_ONLY, now_ms, events)  # fmt: skip
+                            progressed = True
+                            continue
+                        steps = min(steps, cap_o)
+                    self._taker_fill(m, order, price, steps, o, now_ms, events)
+                    progressed = True
+                if order.remaining_steps == 0:
+                    break
+            if not progressed:
+                break
+        return 0
+
+    def _taker_fill(
+        self,
+        m: _Market,
+        taker: OwnOrder,
+        price: int,
+        steps: int,
+        maker: OwnOrder | None,
+        now_ms: int,
+        events: list[SimEvent],
+    ) -> None:
+        trade_id = m.next_trade_id
+        m.next_trade_id += 1
+        qty = steps * m.step
+        m.last_price_ticks = price
+        m.last_qty = qty
+        buyer_is_maker = taker.side is Side.SELL
+        if self._emit:
+            m.trades.append(PublicTrade(trade_id=trade_id, price_ticks=price, qty=qty,
+                                        buyer_is_maker=buyer_is_maker, time_ms=now_ms))  # fmt: skip
+            events.append(
+                TradePublished(
+                    symbol=m.symbol,
+                    trade_id=trade_id,
+                    price_ticks=price,
+                    qty=qty,
+                    buyer_is_maker=buyer_is_maker,
+                    event_ms=now_ms,
+                )
+            )
+        if maker is not None:
+            self._apply_fill(m, maker, price, steps, True, trade_id, now_ms, events)
+        self._apply_fill(m, taker, price, steps, False, trade_id, now_ms, events)
+
+    def _maker_fill(
+        self, m: _Market, order: OwnOrder, steps: int, now_ms: int, events: list[SimEvent]
+    ) -> None:
+        """A resting order filled by market flow (feed trade or a market that crossed it)."""
+        if order.reduce_only:
+            cap = self._reduce_cap(self._accounts[order.account], m.symbol, order.side)
+            if cap == 0:
+                reason = ExpiryReason.REDUCE_ONLY
+                self._close(m, order, SimOrderStatus.EXPIRED, ExecType.EXPIRED, reason, now_ms, events)
+                return
+            steps = min(steps, cap)
+        trade_id = m.next_trade_id
+        m.next_trade_id += 1
+        self._apply_fill(m, order, order.price_ticks, steps, True, trade_id, now_ms, events)
+
+    def _fill_crossed(self, m: _Market, now_ms: int, events: list[SimEvent]) -> None:
+        """Fill resting orders that the market's opposite side now reaches (the market moved through them)."""
+        book = m.book
+        ask = book.market_best(ASK)
+        if ask is not None and book.own_steps[BID]:
+            for o in book.own_orders_crossed(BID, ask):
+                if o.status.is_open:
+                    self._cross_fill(m, o, now_ms, events)
+        bid = book.market_best(BID)
+        if bid is not None and book.own_steps[ASK]:
+            for o in book.own_orders_crossed(ASK, bid):
+                if o.status.is_open:
+                    self._cross_fill(m, o, now_ms, events)
+
+    def _cross_fill(self, m: _Market, order: OwnOrder, now_ms: int, events: list[SimEvent]) -> None:
+        steps = order.remaining_steps
+        if self._emit:
+            # the crossing flow traded with us: publish the print
+            qty = steps * m.step
+            trade_id = m.next_trade_id
+            m.next_trade_id += 1
+            m.last_price_ticks = order.price_ticks
+            m.last_qty = qty
+            buyer_is_maker = order.side is Side.BUY
+            m.trades.append(PublicTrade(trade_id=trade_id, price_ticks=order.price_ticks, qty=qty,
+                                        buyer_is_maker=buyer_is_maker, time_ms=now_ms))  # fmt: skip
+            events.append(
+                TradePublished(
+                    symbol=m.symbol,
+                    trade_id=trade_id,
+                    price_ticks=order.price_ticks,
+                    qty=qty,
+                    buyer_is_maker=buyer_is_maker,
+                    event_ms=now_ms,
+                )
+            )
+        self._maker_fill(m, order, steps, now_ms, events)
+
+    def _apply_fill(
+        self,
+        m: _Market,
+        order: OwnOrder,
+        price: int,
+        steps: int,
+        maker: bool,
+        trade_id: int,
+        now_ms: int,
+        events: list[SimEvent],
+    ) -> None:
+        acct = self._accounts[order.account]
+        tick = m.tick
+        step = m.step
+        if order.resting:
+            m.book.own_filled(order, steps)
+        acct.order_filled(order, steps, tick, step)
+        realized, commission = acct.apply_fill(
+            m.symbol, order.side, price, steps, tick, step, m.maker_rate if maker else m.taker_rate, now_ms
+        )
+        order.executed_steps += steps
+        order.fill_ticks_steps += price * steps
+        order.update_time_ms = now_ms
+        if order.remaining_steps == 0:
+            order.status = SimOrderStatus.FILLED
+            if order.resting:
+                m.book.remove_own(order)
+            acct.untrack_open(order, tick, step)
+        else:
+            order.status = SimOrderStatus.PARTIALLY_FILLED
+        quote = price * tick * steps * step
+        acct.trades.setdefault(m.symbol, []).append(
+            UserTrade(
+                trade_id=trade_id,
+                order_id=order.order_id,
+                symbol=m.symbol,
+                side=order.side,
+                price_ticks=price,
+                qty_steps=steps,
+                quote_qty_usdc=quote,
+                realized_pnl_usdc=realized,
+                commission_usdc=commission,
+                maker=maker,
+                time_ms=now_ms,
+            )
+        )
+        if realized != 0.0:
+            self._income(acct, m.symbol, "REALIZED_PNL", realized, now_ms, trade_id)
+        if commission != 0.0:
+            self._income(acct, m.symbol, "COMMISSION", -commission, now_ms, trade_id)
+        so = acct.symbol_orders(m.symbol)
+        events.append(
+            OrderUpdatePublished(
+                account=acct.id,
+                order=order.view(tick, step),
+                exec_type=ExecType.TRADE,
+                last_qty_steps=steps,
+                last_price_ticks=price,
+                commission_usdc=commission,
+                realized_pnl_usdc=realized,
+                maker=maker,
+                trade_id=trade_id,
+                expiry_reason=0,
+                bid_notional_usdc=so.bid_notional_usdc,
+                ask_notional_usdc=so.ask_notional_usdc,
+                event_ms=now_ms,
+            )
+        )
+        events.append(
+            AccountUpdatePublished(
+                account=acct.id,
+                reason="ORDER",
+                asset="USDC",
+                wallet_usdc=acct.wallet_usdc,
+                balance_change_usdc=0.0,
+                positions=(acct.position_change(m.symbol, m.ref_price(), step),),
+                symbol=m.symbol,
+                event_ms=now_ms,
+            )
+        )
+        self._sweep_reduce_only(acct, m, order, now_ms, events)
+
+    def _sweep_reduce_only(
+        self, acct: Account, m: _Market, filled: OwnOrder, now_ms: int, events: list[SimEvent]
+    ) -> None:
+        # after a position change, expire resting reduce-only orders that would now open or increase it
+        so = acct.open.get(m.symbol)
+        if so is None or not so.by_client_id:
+            return
+        stale = [
+            o
+            for o in so.by_client_id.values()
+            if o.reduce_only
+            and o is not filled
+            and o.resting
+            and self._reduce_cap(acct, m.symbol, o.side) == 0
+        ]
+        for o in stale:
+            self._close(
+                m, o, SimOrderStatus.EXPIRED, ExecType.EXPIRED, ExpiryReason.REDUCE_ONLY, now_ms, events
+            )
+
+    def _income(
+        self, acct: Account, symbol: str, kind: str, amount: float, now_ms: int, trade_id: int | None
+    ) -> None:
+        acct.income.append(
+            IncomeRecord(
+                tran_id=self._next_tran_id,
+                symbol=symbol,
+                income_type=kind,
+                income_usdc=amount,
+                time_ms=now_ms,
+                trade_id=trade_id,
+            )
+        )
+        self._next_tran_id += 1
+
+    # ------------------------------------------------------------------ internals: lifecycle and events
+
+    def _close(
+        self,
+        m: _Market,
+        order: OwnOrder,
+        status: SimOrderStatus,
+        exec_type: ExecType,
+        reason: int,
+        now_ms: int,
+        events: list[SimEvent],
+    ) -> None:
+        """End an open order (cancel or expiry): out of the book, out of the open set, one event."""
+        if order.resting:
+            m.book.remove_own(order)
+        acct = self._accounts[order.account]
+        acct.untrack_open(order, m.tick, m.step)
+        order.status = status
+        order.update_time_ms = now_ms
+        self._order_event(m, order, exec_type, now_ms, events, reason)
+
+    def _order_event(
+        self,
+        m: _Market,
+        order: OwnOrder,
+        exec_type: ExecType,
+        now_ms: int,
+        events: list[SimEvent],
+        reason: int = 0,
+    ) -> None:
+        so = self._accounts[order.account].symbol_orders(m.symbol)
+        events.append(
+            OrderUpdatePublished(
+                account=order.account,
+                order=order.view(m.tick, m.step),
+                exec_type=exec_type,
+                last_qty_steps=0,
+                last_price_ticks=0,
+                commission_usdc=0.0,
+                realized_pnl_usdc=0.0,
+                maker=False,
+                trade_id=0,
+                expiry_reason=reason,
+                bid_notional_usdc=so.bid_notional_usdc,
+                ask_notional_usdc=so.ask_notional_usdc,
+                event_ms=now_ms,
+            )
+        )
+
+    def _cancel_all(self, acct: Account, m: _Market, now_ms: int, events: list[SimEvent]) -> None:
+        so = acct.open.get(m.symbol)
+        if so is None:
+            return
+        for order in sorted(so.by_client_id.values(), key=lambda o: o.order_id):
+            self._close(m, order, SimOrderStatus.CANCELED, ExecType.CANCELED, 0, now_ms, events)
+        self._finish(m, now_ms, events)
+
+    def _finish(self, m: _Market, now_ms: int, events: list[SimEvent]) -> None:
+        """Close the batch of book changes: depth diff (ids advance) and bookTicker if the top moved."""
+        book = m.book
+        if not book.has_changes():
+            return
+        diff = book.flush_diff(now_ms, self._emit)
+        if diff is None:
+            return
+        events.append(diff)
+        bid, bid_qty = book.top(BID)
+        ask, ask_qty = book.top(ASK)
+        top = (bid, bid_qty, ask, ask_qty)
+        if top != m.top:
+            m.top = top
+            events.append(
+                BookTickerPublished(
+                    symbol=m.symbol,
+                    update_id=book.update_id,
+                    bid_ticks=bid,
+                    bid_qty=bid_qty,
+                    ask_ticks=ask,
+                    ask_qty=ask_qty,
+                    event_ms=now_ms,
+                )
+            )
+
+    def _run_timers(self, now_ms: int, events: list[SimEvent]) -> None:
+        """Funding settlements and countdownCancelAll expiries due at ``now_ms``; recompute the next timer."""
+        nxt = _NO_TIMER
+        for m in self._markets.values():
+            settled = 0
+            while 0 < m.next_funding_ms <= now_ms and settled < 3:
+                self._settle_funding(m, m.next_funding_ms, now_ms, events)
+                m.next_funding_ms += FUNDING_INTERVAL_MS
+                settled += 1
+            while 0 < m.next_funding_ms <= now_ms:  # a long gap: skip the periods nobody saw
+                m.next_funding_ms += FUNDING_INTERVAL_MS
+            if 0 < m.next_funding_ms < nxt:
+                nxt = m.next_funding_ms
+        for acct in self._accounts.values():
+            if not acct.countdown_deadline_ms:
+                continue
+            for symbol, deadline in list(acct.countdown_deadline_ms.items()):
+                if deadline <= now_ms:
+                    del acct.countdown_deadline_ms[symbol]
+                    self._cancel_all(acct, self._markets[symbol], now_ms, events)
+                elif deadline < nxt:
+                    nxt = deadline
+        self._next_timer_ms = nxt
+
+    def _settle_funding(self, m: _Market, funding_ms: int, now_ms: int, events: list[SimEvent]) -> None:
+        mark = m.ref_price()
+        rate = m.funding_rate
+        m.funding.append(
+            FundingRecord(symbol=m.symbol, funding_time_ms=funding_ms, funding_rate=rate, mark_price=mark)
+        )
+        if mark <= 0.0:
+            return
+        for acct in self._accounts.values():
+            amount = acct.apply_funding(m.symbol, mark, rate, m.step, now_ms)
+            if amount == 0.0:
+                continue
+            self._income(acct, m.symbol, "FUNDING_FEE", amount, now_ms, None)
+            events.append(
+                AccountUpdatePublished(
+                    account=acct.id,
+                    reason="FUNDING_FEE",
+                    asset="USDC",
+                    wallet_usdc=acct.wallet_usdc,
+                    balance_change_usdc=amount,
+                    positions=(),
+                    symbol=m.symbol,
+                    event_ms=now_ms,
+                )
+            )

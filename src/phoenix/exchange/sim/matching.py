@@ -1,0 +1,435 @@
+"""Per-symbol book: the market's L2 levels (from a feed) plus simulated participants' resting orders.
+
+Queue model: a resting order joins the back of its price level, behind the displayed market size
+(``queue_ahead``, base units). It advances when trades print at its price and when the level
+shrinks: ``conservative`` assumes cancellations happen behind us unless the level shrinks below our
+queue (``queue_ahead = min(queue_ahead, level)``); ``proportional`` assumes they are spread evenly
+(``queue_ahead *= new / old``). Orders of simulated participants at one price keep FIFO order
+among themselves; ``queue_ahead`` is non-decreasing along that FIFO.
+
+Levels are dicts keyed by int ticks with a sorted price list per side for the best price; side
+index 0 = bids, 1 = asks. Market quantities are floats; own quantities are int steps.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+
+from phoenix.core.types import OrderType, Side, TimeInForce
+from phoenix.exchange.sim.sim_types import (
+    AccountId,
+    DepthDiffPublished,
+    OrderView,
+    SimOrderStatus,
+    StpMode,
+)
+
+QTY_EPS = 1e-9
+BID = 0
+ASK = 1
+QUEUE_MODELS = ("conservative", "proportional")
+
+
+def side_index(side: Side) -> int:
+    """0 for BUY (bids), 1 for SELL (asks)."""
+    return BID if side is Side.BUY else ASK
+
+
+class OwnOrder:
+    """Mutable state of one simulated participant's order (engine-internal)."""
+
+    __slots__ = (
+        "account",
+        "client_order_id",
+        "executed_steps",
+        "fill_ticks_steps",
+        "modify_count",
+        "order_id",
+        "order_type",
+        "orig_qty_steps",
+        "price_ticks",
+        "queue_ahead",
+        "reduce_only",
+        "resting",
+        "side",
+        "side_idx",
+        "status",
+        "stp_mode",
+        "symbol",
+        "time_in_force",
+        "time_ms",
+        "update_time_ms",
+    )
+
+    def __init__(
+        self,
+        *,
+        order_id: int,
+        account: AccountId,
+        symbol: str,
+        client_order_id: str,
+        side: Side,
+        order_type: OrderType,
+        time_in_force: TimeInForce,
+        price_ticks: int,
+        qty_steps: int,
+        reduce_only: bool,
+        stp_mode: StpMode,
+        now_ms: int,
+    ) -> None:
+        self.order_id = order_id
+        self.account = account
+        self.symbol = symbol
+        self.client_order_id = client_order_id
+        self.side = side
+        self.side_idx = side_index(side)
+        self.order_type = order_type
+        self.time_in_force = time_in_force
+        self.price_ticks = price_ticks
+        self.orig_qty_steps = qty_steps
+        self.executed_steps = 0
+        self.fill_ticks_steps = 0  # sum of price_ticks * steps over fills (exact average price)
+        self.resting = False  # True while in the book
+        self.status = SimOrderStatus.NEW
+        self.reduce_only = reduce_only
+        self.stp_mode = stp_mode
+        self.time_ms = now_ms
+        self.update_time_ms = now_ms
+        self.modify_count = 0
+        self.queue_ahead = 0.0
+
+    @property
+    def remaining_steps(self) -> int:
+        """Unfilled quantity in steps."""
+        return self.orig_qty_steps - self.executed_steps
+
+    def view(self, tick: float, step: float) -> OrderView:
+        """Immutable snapshot for queries and events."""
+        executed = self.executed_steps
+        avg = self.fill_ticks_steps / executed * tick if executed > 0 else 0.0
+        return OrderView(
+            order_id=self.order_id,
+            symbol=self.symbol,
+            client_order_id=self.client_order_id,
+            side=self.side,
+            order_type=self.order_type,
+            time_in_force=self.time_in_force,
+            price_ticks=self.price_ticks,
+            orig_qty_steps=self.orig_qty_steps,
+            executed_qty_steps=executed,
+            cum_quote_usdc=self.fill_ticks_steps * tick * step,
+            avg_price=avg,
+            status=self.status,
+            reduce_only=self.reduce_only,
+            stp_mode=self.stp_mode,
+            time_ms=self.time_ms,
+            update_time_ms=self.update_time_ms,
+            modify_count=self.modify_count,
+        )
+
+
+class Book:
+    """One symbol's book: market levels, resting participant orders with queue positions, update ids."""
+
+    __slots__ = (
+        "_own_prices",
+        "_prices",
+        "_touched",
+        "include_own",
+        "last_diff_id",
+        "mkt",
+        "own",
+        "own_steps",
+        "proportional",
+        "step",
+        "symbol",
+        "update_id",
+    )
+
+    def __init__(
+        self, symbol: str, step: float, *, include_own: bool = True, queue_model: str = "conservative"
+    ):
+        if queue_model not in QUEUE_MODELS:
+            raise ValueError(f"queue_model must be one of {QUEUE_MODELS}, got {queue_model!r}")
+        self.symbol = symbol
+        self.step = step
+        self.include_own = include_own
+        self.proportional = queue_model == "proportional"
+        self.mkt: tuple[dict[int, float], dict[int, float]] = ({}, {})
+        self._prices: tuple[list[int], list[int]] = ([], [])  # ascending
+        self.own: tuple[dict[int, list[OwnOrder]], dict[int, list[OwnOrder]]] = ({}, {})
+        self.own_steps: tuple[dict[int, int], dict[int, int]] = ({}, {})
+        self._own_prices: tuple[list[int], list[int]] = ([], [])  # ascending
+        self._touched: tuple[set[int], set[int]] = (set(), set())
+        self.update_id = 0
+        self.last_diff_id = 0
+
+    # ------------------------------------------------------------------ market side
+
+    def set_market_level(self, si: int, price: int, qty: float) -> None:
+        """Set one market level to an absolute qty (≤ 0 removes) and re-rank queues at that price."""
+        levels = self.mkt[si]
+        old = levels.get(price)
+        if qty <= QTY_EPS:
+            if old is None:
+                return
+            del levels[price]
+            prices = self._prices[si]
+            del prices[bisect_left(prices, price)]
+            qty = 0.0
+        else:
+            if old is None:
+                insort(self._prices[si], price)
+            elif old == qty:
+                return
+            levels[price] = qty
+        self._touched[si].add(price)
+        if old is not None and qty < old:
+            orders = self.own[si].get(price)
+            if orders:
+                if self.proportional:
+                    ratio = qty / old
+                    for o in orders:
+                        o.queue_ahead *= ratio
+                else:
+                    for o in orders:
+                        if o.queue_ahead > qty:
+                            o.queue_ahead = qty
+
+    def clear_market(self) -> None:
+        """Remove every market level (own orders stay; their queue ahead drops to zero)."""
+        for si in (BID, ASK):
+            self._touched[si].update(self.mkt[si])
+            self.mkt[si].clear()
+            self._prices[si].clear()
+            for orders in self.own[si].values():
+                for o in orders:
+                    o.queue_ahead = 0.0
+
+    def consume_market(self, si: int, price: int, qty: float) -> None:
+        """Remove traded market qty at a level (our taker took it); queues there move up by ``qty``."""
+        levels = self.mkt[si]
+        old = levels.get(price, 0.0)
+        new = old - qty
+        if new <= QTY_EPS:
+            if price in levels:
+                del levels[price]
+                prices = self._prices[si]
+                del prices[bisect_left(prices, price)]
+        else:
+            levels[price] = new
+        self._touched[si].add(price)
+        orders = self.own[si].get(price)
+        if orders:
+            for o in orders:
+                o.queue_ahead = o.queue_ahead - qty if o.queue_ahead > qty else 0.0
+
+    def market_best(self, si: int) -> int | None:
+        """Best market-only price of a side."""
+        prices = self._prices[si]
+        if not prices:
+            return None
+        return prices[-1] if si == BID else prices[0]
+
+    # ------------------------------------------------------------------ own orders
+
+    def add_own(self, order: OwnOrder) -> None:
+        """Queue a resting order at the back of its level (behind the displayed market size)."""
+        si = order.side_idx
+        price = order.price_ticks
+        orders = self.own[si].get(price)
+        ahead = self.mkt[si].get(price, 0.0)
+        if orders is None:
+            self.own[si][price] = [order]
+            insort(self._own_prices[si], price)
+            self.own_steps[si][price] = order.remaining_steps
+        else:
+            if orders and orders[-1].queue_ahead > ahead:
+                ahead = orders[-1].queue_ahead
+            orders.append(order)
+            self.own_steps[si][price] += order.remaining_steps
+        order.queue_ahead = ahead
+        order.resting = True
+        if self.include_own:
+            self._touched[si].add(price)
+
+    def remove_own(self, order: OwnOrder) -> None:
+        """Take a resting order out of the book (cancel, fill, expiry)."""
+        si = order.side_idx
+        price = order.price_ticks
+        orders = self.own[si][price]
+        orders.remove(order)
+        order.resting = False
+        if orders:
+            self.own_steps[si][price] -= order.remaining_steps
+        else:
+            del self.own[si][price]
+            del self.own_steps[si][price]
+            prices = self._own_prices[si]
+            del prices[bisect_left(prices, price)]
+        if self.include_own:
+            self._touched[si].add(price)
+
+    def own_filled(self, order: OwnOrder, steps: int) -> None:
+        """Account for ``steps`` filled of a resting order (call before updating the order itself)."""
+        si = order.side_idx
+        self.own_steps[si][order.price_ticks] -= steps
+        if self.include_own:
+            self._touched[si].add(order.price_ticks)
+
+    def own_best(self, si: int) -> int | None:
+        """Best price among resting participant orders of a side."""
+        prices = self._own_prices[si]
+        if not prices:
+            return None
+        return prices[-1] if si == BID else prices[0]
+
+    def own_orders_crossed(self, si: int, limit_price: int) -> list[OwnOrder]:
+        """Resting orders of side ``si`` priced at or through ``limit_price`` (best first, FIFO per level)."""
+        prices = self._own_prices[si]
+        if not prices:
+            return []
+        own = self.own[si]
+        out: list[OwnOrder] = []
+        if si == BID:
+            for price in reversed(prices):
+                if price < limit_price:
+                    break
+                out.extend(own[price])
+        else:
+            for price in prices:
+                if price > limit_price:
+                    break
+                out.extend(own[price])
+        return out
+
+    # ------------------------------------------------------------------ published view
+
+    def best(self, si: int) -> int | None:
+        """Best published price of a side (market and participants)."""
+        m = self.market_best(si)
+        o = self.own_best(si)
+        if o is None:
+            return m
+        if m is None:
+            return o
+        if si == BID:
+            return m if m >= o else o
+        return m if m <= o else o
+
+    def published_qty(self, si: int, price: int) -> float:
+        """Displayed qty at a level: market plus (if published) participants' remaining qty."""
+        qty = self.mkt[si].get(price, 0.0)
+        if self.include_own:
+            steps = self.own_steps[si].get(price)
+            if steps:
+                qty += steps * self.step
+        return qty
+
+    def top(self, si: int) -> tuple[int | None, float]:
+        """(price, qty) of the published best level of a side."""
+        if self.include_own:
+            price = self.best(si)
+        else:
+            price = self.market_best(si)
+        if price is None:
+            return None, 0.0
+        return price, self.published_qty(si, price)
+
+    def level_prices(self, si: int, limit: int) -> list[int]:
+        """Published prices of a side, best first, at most ``limit``."""
+        prices = self._prices[si]
+        market = prices[-limit:] if si == BID else prices[:limit]
+        if self.include_own and self._own_prices[si]:
+            merged = set(market)
+            merged.update(self._own_prices[si])
+            ordered = sorted(merged, reverse=si == BID)
+        else:
+            ordered = market[::-1] if si == BID else list(market)
+        return ordered[:limit]
+
+    def levels(self, si: int, limit: int) -> tuple[tuple[int, float], ...]:
+        """Published levels of a side, best first."""
+        return tuple((p, self.published_qty(si, p)) for p in self.level_prices(si, limit))
+
+    def has_changes(self) -> bool:
+        """True if levels changed since the last diff."""
+        return bool(self._touched[BID] or self._touched[ASK])
+
+    def flush_diff(self, now_ms: int, emit: bool) -> DepthDiffPublished | None:
+        """Close the current batch of level changes: bump update ids; return the diff if ``emit``."""
+        tb, ta = self._touched
+        n = len(tb) + len(ta)
+        if n == 0:
+            return None
+        first = self.update_id + 1
+        self.update_id += n
+        prev = self.last_diff_id
+        self.last_diff_id = self.update_id
+        diff: DepthDiffPublished | None = None
+        if emit:
+            pq = self.published_qty
+            diff = DepthDiffPublished(
+                symbol=self.symbol,
+                first_id=first,
+                last_id=self.update_id,
+                prev_id=prev,
+                bids=tuple((p, pq(BID, p)) for p in tb),
+                asks=tuple((p, pq(ASK, p)) for p in ta),
+                event_ms=now_ms,
+            )
+        tb.clear()
+        ta.clear()
+        return diff
+
+    # ------------------------------------------------------------------ taker matching
+
+    def available_steps(self, si: int, limit_price: int | None, qty_cap_steps: int) -> int:
+        """Steps a taker could fill on side ``si`` (resting side) within ``limit_price`` (None = any)."""
+        total = 0
+        step = self.step
+        for price in self._walk_prices(si, limit_price):
+            total += int(self.mkt[si].get(price, 0.0) / step + 1e-6)
+            total += self.own_steps[si].get(price, 0)
+            if total >= qty_cap_steps:
+                break
+        return total
+
+    def _walk_prices(self, si: int, limit_price: int | None) -> list[int]:
+        # every published price of the resting side, best first, within the taker's limit
+        prices = set(self._prices[si])
+        prices.update(self._own_prices[si])
+        if si == ASK:
+            ordered = sorted(prices)
+            if limit_price is not None:
+                ordered = [p for p in ordered if p <= limit_price]
+        else:
+            ordered = sorted(prices, reverse=True)
+            if limit_price is not None:
+                ordered = [p for p in ordered if p >= limit_price]
+        return ordered
+
+    def queue_plan_orders(self, si: int, price: int) -> list[float | OwnOrder]:
+        """The level's queue front first: market segments as float qty, participant orders as themselves.
+
+        Market qty ahead of each participant order (its ``queue_ahead``) comes before it; the rest of
+        the market size comes last.
+        """
+        orders = self.own[si].get(price)
+        market = self.mkt[si].get(price, 0.0)
+        if not orders:
+            return [market] if market > QTY_EPS else []
+        out: list[float | OwnOrder] = []
+        eaten = 0.0
+        for o in orders:
+            gap = o.queue_ahead - eaten
+            if gap > market - eaten:
+                gap = market - eaten
+            if gap > QTY_EPS:
+                out.append(gap)
+                eaten += gap
+            out.append(o)
+        rest = market - eaten
+        if rest > QTY_EPS:
+            out.append(rest)
+        return out
