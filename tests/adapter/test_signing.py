@@ -17,6 +17,9 @@ TOTAL = (
     "&newClientOrderId=mm-1&recvWindow=5000&timestamp=1700000000000"
 )
 SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
+ED_SIG_ENCODED = (
+    "LhM%2BDAevQmajkgEVy9bMSS%2FqSHK4LWZjLn4ZHo4RElZBSpoKEejvTx21%2FHN2H21MGlkCBeCMrNdrIX8%2FEuHPDA%3D%3D"
+)
 ED_SIG = "LhM+DAevQmajkgEVy9bMSS/qSHK4LWZjLn4ZHo4RElZBSpoKEejvTx21/HN2H21MGlkCBeCMrNdrIX8/EuHPDA=="
 
 
@@ -36,10 +39,7 @@ def test_signed_query_signs_exact_sent_bytes_and_percent_encodes_signature() -> 
     query = signed_query(pairs, Ed25519Signer.from_seed_hex("k", SEED))  # type: ignore[arg-type]
     body, sig = query.rsplit("&signature=", 1)
     assert body == TOTAL
-    assert (
-        sig
-        == "LhM%2BDAevQmajkgEVy9bMSS%2FqSHK4LWZjLn4ZHo4RElZBSpoKEejvTx21%2FHN2H21MGlkCBeCMrNdrIX8%2FEuHPDA%3D%3D"
-    )
+    assert sig == ED_SIG_ENCODED
     assert unquote(sig) == ED_SIG
 
 
