@@ -1,0 +1,1 @@
+"""Backtester: the live trading core (``phoenix.trader.Trader``) on a simulated clock with honest fills."""
