@@ -1,0 +1,691 @@
+"""SimServer: the simulated Binance USDⓈ-M exchange served over loopback (REST + WebSocket).
+
+Wires the pure engine (:class:`SimExchange`) to aiohttp: REST endpoints (``rest.py``), market streams on
+the routed and legacy paths (``streams.py``), user data streams (``userstream.py``), the WebSocket API
+(``wsapi.py``), fault injection with its loopback admin endpoint (``faults.py``) and a feed driver
+(``feed_driver.py``). One asyncio loop owns everything; the engine is called synchronously.
+
+Usage::
+
+    sim = SimServer(symbols=["ETHUSDC"], feed="synthetic", seed=7)
+    await sim.start()
+    print(sim.rest_url, sim.ws_public_url, sim.ws_api_url)
+    ...
+    await sim.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import WSMsgType, web
+
+from phoenix.core.types import Side, SymbolFilters
+from phoenix.exchange.sim import wire
+from phoenix.exchange.sim.auth import DEFAULT_API_KEY, DEFAULT_API_SECRET, ApiCredential, KeyRing
+from phoenix.exchange.sim.engine import SimExchange
+from phoenix.exchange.sim.faults import FaultInjector, admin_routes
+from phoenix.exchange.sim.feed_driver import FeedDriver
+from phoenix.exchange.sim.feeds import (
+    FeedDelta,
+    FeedEvent,
+    FeedMarkPrice,
+    FeedSnapshot,
+    FeedTrade,
+    MidCsvFeed,
+    RecordedFeed,
+    SyntheticFeed,
+)
+from phoenix.exchange.sim.ratelimit import RateLimiter, RateLimits
+from phoenix.exchange.sim.rest import RestApi
+from phoenix.exchange.sim.sim_types import (
+    AccountId,
+    AccountUpdatePublished,
+    BookTickerPublished,
+    DepthDiffPublished,
+    FeeSchedule,
+    MarkPricePublished,
+    OrderUpdatePublished,
+    SimEvent,
+    TradePublished,
+)
+from phoenix.exchange.sim.streams import MarketStreamHub, StreamConnection, run_writer
+from phoenix.exchange.sim.symbols import DEFAULT_SYMBOLS, SimSymbolSpec
+from phoenix.exchange.sim.trading import TradingApi
+from phoenix.exchange.sim.userstream import LISTEN_KEY_VALIDITY_MS, UserStreamHub
+from phoenix.exchange.sim.wsapi import WsApi
+
+DEFAULT_MIDS: dict[str, float] = {"ETHUSDC": 3000.0, "BTCUSDC": 90000.0, "SOLUSDC": 140.0, "XRPUSDC": 2.2}
+TICK_INTERVAL_S = 0.02
+STREAM_MSGS_PER_S = 10
+FEEDS = ("synthetic", "replay", "manual")
+
+
+def wall_clock_ms() -> int:
+    """Wall-clock Unix time in ms (the simulator's default clock)."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimAccount:
+    """One account of the simulator, identified by its API key.
+
+    Give ``api_secret`` for an HMAC key or ``ed25519_public_key`` (32 raw bytes) for an Ed25519 key.
+    """
+
+    api_key: str
+    api_secret: str | None = None
+    ed25519_public_key: bytes | None = None
+    balance_usdc: float = 100_000.0
+
+    def credential(self) -> ApiCredential:
+        """The verification credential of this account's key."""
+        if self.ed25519_public_key is not None:
+            return ApiCredential.ed25519_key(self.api_key, self.ed25519_public_key)
+        if self.api_secret is None:
+            raise ValueError(f"account {self.api_key!r} needs an api_secret or an ed25519_public_key")
+        return ApiCredential.hmac_key(self.api_key, self.api_secret)
+
+
+class SimServer:
+    """The simulated exchange as a server on ``host:port`` (0 = ephemeral).
+
+    Args:
+        symbols: Symbols to list (default filters from ``symbols.DEFAULT_SYMBOLS``).
+        host: Bind address (loopback by default; the admin endpoint only ever answers loopback peers).
+        port: TCP port, 0 = pick a free one.
+        feed: ``synthetic`` (seeded random market), ``replay`` (``replay_file``: Binance raw recording
+            ``.dat.gz`` or mid-only ``.csv``) or ``manual`` (no feed; tests inject market data).
+        replay_file: Recording for ``feed="replay"`` (drives the first symbol).
+        speed: Feed time per wall time (1 = real time).
+        seed: Seed of the synthetic feed (symbol i uses ``seed + i``).
+        accounts: Accounts to create; default one HMAC account with ``api_key``/``api_secret``.
+        api_key: Key of the default account (documented default ``phoenix-sim-key``).
+        api_secret: Secret of the default account (documented default ``phoenix-sim-secret``).
+        balance_usdc: Wallet balance of the default account.
+        fees: Maker/taker fee schedule.
+        leverage: Initial leverage of every account and symbol.
+        limits: Rate limits (tests lower them).
+        immediate_depth: Publish each engine depth diff at once instead of per-cadence windows.
+        clock_ms: Server clock (ms); defaults to the wall clock. Fault skew is added on top.
+        listen_key_validity_ms: Lifetime of a listenKey after creation/keepalive.
+        feed_paused: Start the feed driver paused (advance it with :meth:`step_feed`).
+        seed_book: For ``feed="manual"``: put a 20-level book and a mark price around ``DEFAULT_MIDS``.
+        specs: Symbol specs overriding the defaults.
+    """
+
+    def __init__(
+        self,
+        *,
+        symbols: Sequence[str] = ("ETHUSDC",),
+        host: str = "127.0.0.1",
+        port: int = 0,
+        feed: str = "synthetic",
+        replay_file: str | Path | None = None,
+        speed: float = 1.0,
+        seed: int = 7,
+        accounts: Sequence[SimAccount] | None = None,
+        api_key: str = DEFAULT_API_KEY,
+        api_secret: str = DEFAULT_API_SECRET,
+        balance_usdc: float = 100_000.0,
+        fees: FeeSchedule | None = None,
+        leverage: int = 20,
+        limits: RateLimits | None = None,
+        immediate_depth: bool = False,
+        clock_ms: Callable[[], int] | None = None,
+        listen_key_validity_ms: int = LISTEN_KEY_VALIDITY_MS,
+        feed_paused: bool = False,
+        seed_book: bool = True,
+        specs: Mapping[str, SimSymbolSpec] | None = None,
+    ) -> None:
+        if feed not in FEEDS:
+            raise ValueError(f"feed must be one of {FEEDS}, not {feed!r}")
+        if feed == "replay" and replay_file is None:
+            raise ValueError("feed='replay' needs replay_file")
+        names = [s.upper() for s in symbols]
+        all_specs = dict(DEFAULT_SYMBOLS)
+        if specs:
+            all_specs.update(specs)
+        unknown = [s for s in names if s not in all_specs]
+        if unknown:
+            raise ValueError(f"unknown symbols {unknown}; known: {sorted(all_specs)}")
+        self.specs: dict[str, SimSymbolSpec] = {s: all_specs[s] for s in names}
+        self.filters: dict[str, SymbolFilters] = {s: spec.filters for s, spec in self.specs.items()}
+        self.host = host
+        self.port = port
+        self.feed_kind = feed
+        self.replay_file = Path(replay_file) if replay_file is not None else None
+        self.speed = speed
+        self.seed = seed
+        self.api_key = api_key
+        self.api_secret = api_secret
+        self.accounts: list[SimAccount] = (
+            list(accounts)
+            if accounts
+            else [SimAccount(api_key=api_key, api_secret=api_secret, balance_usdc=balance_usdc)]
+        )
+        self.fees = fees or FeeSchedule()
+        self._base_clock = clock_ms or wall_clock_ms
+        self._feed_paused = feed_paused
+        self._seed_book = seed_book
+
+        self.faults = FaultInjector(self._base_clock)
+        self.limiter = RateLimiter(limits)
+        self.engine = SimExchange(self.filters, fees=self.fees, leverage=leverage, specs=self.specs)
+        self.keys = KeyRing()
+        self.account_ids: dict[str, AccountId] = {}
+        for acct in self.accounts:
+            account_id = self.engine.add_account(acct.api_key, acct.balance_usdc)
+            self.keys.add(acct.credential(), int(account_id))
+            self.account_ids[acct.api_key] = account_id
+        self.market = MarketStreamHub(
+            self.filters, self.faults, self.now_ms, self._depth_view, immediate_depth=immediate_depth
+        )
+        self.users = UserStreamHub(self.filters, self.now_ms, validity_ms=listen_key_validity_ms)
+        self.trading = TradingApi(self.engine, self.publish, self.users.publish_raw, self.fees)
+        self.rest = RestApi(
+            self.trading, self.keys, self.limiter, self.faults, self.users, self.now_ms, self._exchange_info
+        )
+        self.wsapi = WsApi(self.trading, self.keys, self.limiter, self.faults, self.users, self.now_ms)
+        self.feed: FeedDriver | None = None
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._conn_tasks: set[asyncio.Task[None]] = set()
+        self._started = False
+
+    # ------------------------------------------------------------------ clock and URLs
+
+    def now_ms(self) -> int:
+        """Server time (ms): the base clock plus any injected skew."""
+        return self._base_clock() + self.faults.skew_ms()
+
+    @property
+    def rest_url(self) -> str:
+        """REST base, e.g. ``http://127.0.0.1:PORT`` (paths ``/fapi/v1/...``)."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """WebSocket base ``ws://127.0.0.1:PORT`` (legacy ``/ws`` and ``/stream`` hang off it)."""
+        return f"ws://{self.host}:{self.port}"
+
+    @property
+    def ws_public_url(self) -> str:
+        """Route for depth/bookTicker/trade streams: append ``/ws/<stream>`` or ``/stream?streams=``."""
+        return f"{self.ws_url}/public"
+
+    @property
+    def ws_market_url(self) -> str:
+        """Route for aggTrade/markPrice/... streams."""
+        return f"{self.ws_url}/market"
+
+    @property
+    def ws_private_url(self) -> str:
+        """Route for user data: append ``/ws?listenKey=<key>`` or ``/ws/<key>``."""
+        return f"{self.ws_url}/private"
+
+    @property
+    def ws_api_url(self) -> str:
+        """WebSocket API endpoint ``ws://…/ws-fapi/v1``."""
+        return f"{self.ws_url}/ws-fapi/v1"
+
+    @property
+    def admin_url(self) -> str:
+        """Fault-injection admin base (``GET {admin_url}/faults``, ``POST {admin_url}/faults/<action>``)."""
+        return f"{self.rest_url}/_sim"
+
+    def urls(self) -> dict[str, str]:
+        """All endpoint URLs by name."""
+        return {
+            "rest": self.rest_url,
+            "ws_public": self.ws_public_url,
+            "ws_market": self.ws_market_url,
+            "ws_private": self.ws_private_url,
+            "ws_api": self.ws_api_url,
+            "admin": self.admin_url,
+        }
+
+    def account_id(self, api_key: str | None = None) -> AccountId:
+        """Engine account id of an API key (the default key when None)."""
+        return self.account_ids[api_key or self.api_key]
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _app(self) -> web.Application:
+        app = web.Application(client_max_size=1 << 20)
+        app.add_routes(self.rest.routes())
+        app.add_routes(admin_routes(self.faults))
+        app.add_routes(
+            [
+                web.get("/_sim/state", self._admin_state),
+                web.post("/_sim/feed/{action}", self._admin_feed),
+            ]
+        )
+        for prefix, route in (("", "legacy"), ("/public", "public"), ("/market", "market")):
+            app.router.add_get(f"{prefix}/ws", self._stream_handler(route, combined=False))
+            app.router.add_get(f"{prefix}/ws/{{name:.+}}", self._stream_handler(route, combined=False))
+            app.router.add_get(f"{prefix}/stream", self._stream_handler(route, combined=True))
+        app.router.add_get("/private/ws", self._private_handler)
+        app.router.add_get("/private/ws/{name}", self._private_handler)
+        app.router.add_get("/private/stream", self._private_handler)
+        app.router.add_get("/ws-fapi/v1", self.wsapi.handle)
+        app.on_shutdown.append(self._on_shutdown)
+        return app
+
+    async def start(self) -> None:
+        """Bind the socket, seed the book (manual feed) and start the feed and timer tasks."""
+        if self._started:
+            return
+        self.faults.bind(self)
+        if self.feed_kind == "manual":
+            if self._seed_book:
+                for symbol in self.specs:
+                    self.seed_default_book(symbol)
+        else:
+            self.feed = FeedDriver(
+                self._build_feed(),
+                self._apply_feed_event,
+                self.now_ms,
+                speed=self.speed,
+                paused=self._feed_paused,
+            )
+            # the first events (the initial snapshot) go in before anyone can connect
+            self.feed.step(len(self.specs) * 2)
+        runner = web.AppRunner(self._app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
+        await site.start()
+        self._runner = runner
+        for addr in runner.addresses:
+            if isinstance(addr, tuple) and len(addr) >= 2:
+                self.port = int(addr[1])
+                break
+        self._tasks.append(asyncio.create_task(self._tick_loop(), name="sim-ticks"))
+        if self.feed is not None:
+            self._tasks.append(asyncio.create_task(self._run_feed(self.feed), name="sim-feed"))
+        self._started = True
+
+    async def stop(self) -> None:
+        """Stop tasks, close every connection and release the port."""
+        if not self._started:
+            return
+        self._started = False
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        for task in list(self._conn_tasks):
+            task.cancel()
+        for task in list(self._conn_tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._conn_tasks.clear()
+
+    async def __aenter__(self) -> SimServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        self.market.close_all()
+        self.users.drop()
+        for conn in list(self.market.connections):
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await conn.ws.close(code=1001, message=b"server shutdown")
+        await self.wsapi.close_all()
+
+    async def _run_feed(self, driver: FeedDriver) -> None:
+        await driver.run()
+
+    async def _tick_loop(self) -> None:
+        last_flush = {100: 0, 250: 0, 500: 0}
+        last_expiry_check = 0
+        while True:
+            await asyncio.sleep(TICK_INTERVAL_S)
+            now = self.now_ms()
+            self.publish(self.engine.advance(now))
+            for cadence, last in last_flush.items():
+                if now - last >= cadence:
+                    last_flush[cadence] = now
+                    self.market.flush(cadence)
+            if now - last_expiry_check >= 250:
+                last_expiry_check = now
+                self.users.expire_due()
+
+    # ------------------------------------------------------------------ feeds and publishing
+
+    def _build_feed(self) -> Iterator[FeedEvent]:
+        if self.feed_kind == "replay":
+            assert self.replay_file is not None
+            first = next(iter(self.specs))
+            filters = self.filters[first]
+            if self.replay_file.suffix == ".csv":
+                return iter(MidCsvFeed(self.replay_file, filters))
+            return iter(RecordedFeed(self.replay_file, filters))
+        start_ms = self.now_ms()
+        feeds = [
+            iter(
+                SyntheticFeed(
+                    symbol, self.filters[symbol], seed=self.seed + i, mid=DEFAULT_MIDS.get(symbol, 100.0),
+                    start_ms=start_ms,
+                )
+            )
+            for i, symbol in enumerate(self.specs)
+        ]  # fmt: skip
+        return heapq.merge(*feeds, key=lambda ev: ev.ts_ms)
+
+    def _apply_feed_event(self, ev: FeedEvent, to_server_ms: Callable[[int], int]) -> None:
+        now = self.now_ms()
+        match ev:
+            case FeedSnapshot():
+                self.publish(self.engine.apply_market_snapshot(ev.symbol, ev.bids, ev.asks, now))
+            case FeedDelta():
+                self.publish(self.engine.apply_market_delta(ev.symbol, ev.bids, ev.asks, now))
+            case FeedTrade():
+                self.publish(
+                    self.engine.apply_market_trade(ev.symbol, ev.price_ticks, ev.qty, ev.aggressor, now)
+                )
+            case FeedMarkPrice():
+                self.publish(
+                    self.engine.apply_mark_price(
+                        ev.symbol, ev.mark_price, ev.funding_rate, to_server_ms(ev.next_funding_ms), now,
+                        index_price=ev.index_price,
+                    )
+                )  # fmt: skip
+
+    def publish(self, events: Sequence[SimEvent]) -> None:
+        """Fan engine events out to market and user-data streams."""
+        for ev in events:
+            match ev:
+                case DepthDiffPublished():
+                    self.market.on_depth(ev)
+                case BookTickerPublished():
+                    self.market.on_book_ticker(ev)
+                case TradePublished():
+                    self.market.on_trade(ev)
+                case MarkPricePublished():
+                    self.market.on_mark_price(ev)
+                case OrderUpdatePublished():
+                    self.users.on_order_update(ev)
+                case AccountUpdatePublished():
+                    self.users.on_account_update(ev)
+
+    def _depth_view(self, symbol: str, limit: int) -> Any:
+        return self.engine.depth(symbol, limit, self.now_ms())
+
+    def _exchange_info(self, now_ms: int) -> Any:
+        return wire.exchange_info(self.specs.values(), self.limiter.limits, now_ms)
+
+    # ------------------------------------------------------------------ market-data injection (tests)
+
+    def seed_default_book(
+        self, symbol: str, mid: float | None = None, levels: int = 20, qty: float | None = None
+    ) -> None:
+        """Put a symmetric book with a one-tick spread and a mark price around ``mid``."""
+        filters = self.filters[symbol]
+        mid_price = mid if mid is not None else DEFAULT_MIDS.get(symbol, 100.0)
+        bid0 = filters.price_to_ticks(mid_price, Side.BUY)
+        ask0 = bid0 + 1
+        level_qty = (
+            qty if qty is not None else max(filters.min_notional_usdc * 5 / mid_price, filters.step * 10)
+        )
+        level_qty = round(filters.qty_to_steps(level_qty) * filters.step, filters.qty_decimals)
+        bids = [(bid0 - i, level_qty) for i in range(levels)]
+        asks = [(ask0 + i, level_qty) for i in range(levels)]
+        self.apply_snapshot(symbol, bids, asks)
+        self.apply_mark_price(symbol, (bid0 + ask0) / 2 * filters.tick)
+
+    def apply_snapshot(
+        self, symbol: str, bids: Sequence[tuple[int, float]], asks: Sequence[tuple[int, float]]
+    ) -> None:
+        """Replace the market book of ``symbol`` (levels are (price_ticks, qty))."""
+        self.publish(self.engine.apply_market_snapshot(symbol, bids, asks, self.now_ms()))
+
+    def apply_delta(
+        self, symbol: str, bids: Sequence[tuple[int, float]], asks: Sequence[tuple[int, float]]
+    ) -> None:
+        """Set market levels to absolute quantities (0 removes)."""
+        self.publish(self.engine.apply_market_delta(symbol, bids, asks, self.now_ms()))
+
+    def apply_trade(self, symbol: str, price_ticks: int, qty: float, aggressor: Side) -> None:
+        """Print a market trade (fills own orders it reaches)."""
+        self.publish(self.engine.apply_market_trade(symbol, price_ticks, qty, aggressor, self.now_ms()))
+
+    def apply_mark_price(
+        self, symbol: str, mark_price: float, funding_rate: float = 0.0001, next_funding_ms: int | None = None
+    ) -> None:
+        """Set mark price and funding rate (next funding defaults to the next 8-hour boundary)."""
+        now = self.now_ms()
+        if next_funding_ms is None:
+            period = 8 * 3600 * 1000
+            next_funding_ms = (now // period + 1) * period
+        self.publish(self.engine.apply_mark_price(symbol, mark_price, funding_rate, next_funding_ms, now))
+
+    def advance_timers(self) -> None:
+        """Run engine timers (dead-man switches, funding) at the current server time."""
+        self.publish(self.engine.advance(self.now_ms()))
+
+    def flush_streams(self) -> None:
+        """Emit every pending depth window now."""
+        self.market.flush()
+
+    def step_feed(self, count: int = 1) -> int:
+        """Apply the next ``count`` feed events now (feed modes only); returns how many were applied."""
+        if self.feed is None:
+            return 0
+        return self.feed.step(count)
+
+    # ------------------------------------------------------------------ fault hooks
+
+    def drop_connections(self, route: str | None) -> int:
+        """Fault hook: close WebSocket connections of a route (all when None)."""
+        count = 0
+        if route in (None, "public", "market", "legacy"):
+            count += self.market.drop(route)
+        if route in (None, "private"):
+            count += self.users.drop()
+        if route in (None, "ws-api"):
+            for ws in list(self.wsapi.sockets):
+                self._spawn(ws.close(code=1006, message=b"dropped"))
+                count += 1
+        return count
+
+    def expire_listen_keys(self, api_key: str | None) -> int:
+        """Fault hook: expire listenKeys now."""
+        return self.users.expire_for_api_key(api_key)
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro, name="sim-close")
+        self._conn_tasks.add(task)
+        task.add_done_callback(self._conn_tasks.discard)
+
+    # ------------------------------------------------------------------ admin extras
+
+    async def _admin_state(self, request: web.Request) -> web.StreamResponse:
+        from phoenix.exchange.sim.faults import is_loopback
+
+        if not is_loopback(request.remote):
+            return web.json_response({"error": "admin endpoint is loopback-only"}, status=403)
+        return web.json_response(
+            {
+                "urls": self.urls(),
+                "symbols": list(self.specs),
+                "feed": self.feed_kind,
+                "feed_applied": self.feed.applied if self.feed else 0,
+                "connections": len(self.market.connections),
+                "ws_api_connections": len(self.wsapi.sockets),
+            }
+        )
+
+    async def _admin_feed(self, request: web.Request) -> web.StreamResponse:
+        from phoenix.exchange.sim.faults import is_loopback
+
+        if not is_loopback(request.remote):
+            return web.json_response({"error": "admin endpoint is loopback-only"}, status=403)
+        if self.feed is None:
+            return web.json_response({"error": "no feed (manual mode)"}, status=400)
+        action = request.match_info["action"]
+        if action == "pause":
+            self.feed.pause()
+        elif action == "resume":
+            self.feed.resume()
+        elif action == "step":
+            count = int(request.query.get("count", "1"))
+            return web.json_response({"applied": self.feed.step(count)})
+        else:
+            return web.json_response({"error": f"unknown action {action!r}"}, status=404)
+        return web.json_response({"ok": True, "paused": self.feed.paused})
+
+    # ------------------------------------------------------------------ WebSocket handlers
+
+    def _stream_handler(self, route: str, *, combined: bool) -> Callable[[web.Request], Any]:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            name = request.match_info.get("name", "")
+            if route == "legacy" and name and self.users.lookup(name) is not None:
+                # legacy /ws/<listenKey>: delivered unless strict mode mimics mainnet's silence
+                return await self._serve_private(request, name, silent=self.faults.state.strict_routes)
+            streams: list[str] = []
+            if combined:
+                streams = [s for s in request.query.get("streams", "").split("/") if s]
+            elif name:
+                streams = [s for s in name.split("/") if s and not s.isdigit()]
+            return await self._serve_market(request, route, combined, streams)
+
+        return handle
+
+    async def _private_handler(self, request: web.Request) -> web.StreamResponse:
+        key = request.match_info.get("name") or request.query.get("listenKey", "")
+        return await self._serve_private(request, key, silent=False)
+
+    async def _serve_market(
+        self, request: web.Request, route: str, combined: bool, streams: list[str]
+    ) -> web.StreamResponse:
+        if self.faults.refuses(route):
+            return web.json_response({"code": -1001, "msg": "Service Unavailable."}, status=503)
+        ws = web.WebSocketResponse(heartbeat=180.0, autoping=True, max_msg_size=1 << 20)
+        await ws.prepare(request)
+        conn = self.market.new_connection(ws, route, combined)
+        writer = asyncio.create_task(
+            run_writer(conn, self.faults, route, self._base_clock), name="sim-ws-writer"
+        )
+        try:
+            if streams:
+                self.market.subscribe(conn, streams)
+            await self._read_control(conn)
+        finally:
+            self.market.remove_connection(conn)
+            await _finish_writer(writer)
+        return ws
+
+    async def _serve_private(
+        self, request: web.Request, listen_key: str, *, silent: bool
+    ) -> web.StreamResponse:
+        if self.faults.refuses("private"):
+            return web.json_response({"code": -1001, "msg": "Service Unavailable."}, status=503)
+        if self.users.lookup(listen_key) is None:
+            return web.json_response(
+                {"code": -1125, "msg": "This listenKey does not exist. Please use POST /fapi/v1/listenKey to "
+                 "recreate listenKey"}, status=400,
+            )  # fmt: skip
+        ws = web.WebSocketResponse(heartbeat=180.0, autoping=True, max_msg_size=1 << 20)
+        await ws.prepare(request)
+        conn = self.market.new_connection(ws, "private", combined=False)
+        events = request.query.get("events")
+        if events:
+            conn.events_allowed = frozenset(e for e in events.split("/") if e)
+        self.users.attach(conn, listen_key, deliver=not silent)
+        writer = asyncio.create_task(
+            run_writer(conn, self.faults, "private", self._base_clock), name="sim-ws-writer"
+        )
+        try:
+            await self._read_control(conn)
+        finally:
+            self.users.detach(conn)
+            self.market.remove_connection(conn)
+            await _finish_writer(writer)
+        return ws
+
+    async def _read_control(self, conn: StreamConnection) -> None:
+        window_start = 0
+        count = 0
+        async for msg in conn.ws:
+            if conn.closed:
+                break
+            if msg.type is not WSMsgType.TEXT:
+                continue
+            now = self._base_clock()
+            if now - window_start >= 1000:
+                window_start, count = now, 0
+            count += 1
+            if count > STREAM_MSGS_PER_S:
+                conn.closed = True
+                conn.wakeup.set()
+                break
+            reply = self._control(conn, msg.data)
+            if reply is not None:
+                conn.enqueue(now, orjson.dumps(reply))
+
+    def _control(self, conn: StreamConnection, text: str) -> dict[str, Any] | None:
+        try:
+            req = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return {"code": 3, "msg": "Invalid JSON: expected value at line 1 column 1"}
+        if not isinstance(req, dict):
+            return {"code": 3, "msg": "Invalid JSON: expected value at line 1 column 1"}
+        req_id = req.get("id")
+        if not isinstance(req_id, int) or isinstance(req_id, bool) or req_id < 0:
+            return {"code": 2, "msg": "Invalid request: request ID must be an unsigned integer", "id": req_id}
+        method = req.get("method")
+        params = req.get("params") or []
+        if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
+            if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
+                return {"code": 2, "msg": "Invalid request: invalid stream", "id": req_id}
+            if conn.route == "private":
+                return {"result": None, "id": req_id}
+            if method == "SUBSCRIBE":
+                # the ack is queued before any data of the new streams (ccxt waits for it)
+                conn.enqueue(self._base_clock(), orjson.dumps({"result": None, "id": req_id}))
+                self.market.subscribe(conn, params)
+                return None
+            self.market.unsubscribe(conn, params)
+            return {"result": None, "id": req_id}
+        if method == "LIST_SUBSCRIPTIONS":
+            return {"result": list(conn.subs.values()), "id": req_id}
+        if method == "SET_PROPERTY":
+            if not isinstance(params, list) or len(params) != 2 or params[0] != "combined":
+                return {"code": 0, "msg": "Unknown property", "id": req_id}
+            if not isinstance(params[1], bool):
+                return {"code": 1, "msg": "Invalid value type: expected Boolean", "id": req_id}
+            conn.combined = params[1]
+            return {"result": None, "id": req_id}
+        if method == "GET_PROPERTY":
+            if not isinstance(params, list) or params != ["combined"]:
+                return {"code": 0, "msg": "Unknown property", "id": req_id}
+            return {"result": conn.combined, "id": req_id}
+        return {
+            "code": 2,
+            "msg": f"Invalid request: unknown variant {method}, expected one of SUBSCRIBE, UNSUBSCRIBE, "
+            "LIST_SUBSCRIPTIONS, SET_PROPERTY, GET_PROPERTY",
+            "id": req_id,
+        }
+
+
+async def _finish_writer(writer: asyncio.Task[None]) -> None:
+    writer.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await writer
