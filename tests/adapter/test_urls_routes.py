@@ -71,3 +71,12 @@ def test_stream_names_are_lower_case_and_combined_url() -> None:
         combined_url("ws://h/public", names[:2])
         == "ws://h/public/stream?streams=ethusdc@depth@100ms/ethusdc@bookTicker"
     )
+
+
+def test_endpoints_from_config_overrides() -> None:
+    from phoenix.config import VenueUrls
+    from phoenix.exchange.binance.urls import endpoints_from_config
+
+    assert endpoints_from_config("testnet", VenueUrls()) == TESTNET
+    e = endpoints_from_config("mainnet", VenueUrls(ws_api_url="ws://127.0.0.1:5/ws-fapi/v1"))
+    assert e.ws_api == "ws://127.0.0.1:5/ws-fapi/v1" and e.rest == MAINNET.rest

@@ -52,7 +52,8 @@ def order_status(wire_status: str) -> OrderStatus:
 
 def levels_to_ticks(levels: list[wire.Level], tick: float) -> TickLevels:
     """``[[price, qty], ...]`` → ``((price_ticks, qty), ...)``, rounding to the nearest tick."""
-    return tuple((round(p / tick), q) for p, q in levels)
+    inv = 1.0 / tick
+    return tuple([(int(p * inv + 0.5), q) for p, q in levels])  # prices are positive: +0.5 rounds
 
 
 def snapshot_event(symbol: str, bids: TickLevels, asks: TickLevels, ts_ns: int) -> BookSnapshot:
@@ -91,12 +92,16 @@ def mark_price(msg: wire.MarkPriceUpdate) -> MarkPriceUpdated:
     )
 
 
+_SIDE = {"BUY": Side.BUY, "SELL": Side.SELL}
+
+
 def _ticks(price: str, f: SymbolFilters) -> int:
-    return f.price_to_ticks(float(price))
+    # wire prices are on the tick grid: nearest tick is exact
+    return round(float(price) / f.tick)
 
 
 def _steps(qty: str, f: SymbolFilters) -> int:
-    return f.qty_to_steps(float(qty), exact=True)
+    return round(float(qty) / f.step)
 
 
 def order_updated_from_stream(msg: wire.OrderTradeUpdate, f: SymbolFilters) -> OrderUpdated:
@@ -107,7 +112,7 @@ def order_updated_from_stream(msg: wire.OrderTradeUpdate, f: SymbolFilters) -> O
         ts_ns=msg.E * MS_NS,
         client_order_id=o.c,
         status=order_status(o.X),
-        side=Side(o.S),
+        side=_SIDE[o.S],
         price_ticks=_ticks(o.p, f),
         qty_steps=_steps(o.q, f),
         filled_steps=_steps(o.z, f),
@@ -131,7 +136,7 @@ def fill_from_stream(msg: wire.OrderTradeUpdate, f: SymbolFilters) -> Fill | Non
         symbol=o.s,
         client_order_id=o.c,
         trade_id=o.t,
-        side=Side(o.S),
+        side=_SIDE[o.S],
         price_ticks=_ticks(o.L, f),
         qty_steps=qty_steps,
         maker=o.m,
@@ -197,7 +202,7 @@ def order_updated_from_rest(o: wire.OrderResponse, f: SymbolFilters, ts_ns: int)
         ts_ns=(o.updateTime or o.time) * MS_NS or ts_ns,
         client_order_id=o.clientOrderId,
         status=order_status(o.status),
-        side=Side(o.side),
+        side=_SIDE[o.side],
         price_ticks=_ticks(o.price, f),
         qty_steps=_steps(o.origQty, f),
         filled_steps=_steps(o.executedQty, f),

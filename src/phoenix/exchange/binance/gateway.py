@@ -256,7 +256,7 @@ class OrderGateway:
             resp = await self._send(method, dict(params), signed=True)
             if resp.rateLimits:
                 self.rest.limiter.on_ws_rate_limits([msgspec.structs.asdict(r) for r in resp.rateLimits])
-            if resp.status == 200 and resp.result is not None:
+            if resp.status == 200 and len(resp.result):
                 return wire.order_decoder.decode(resp.result)
             code = resp.error.code if resp.error else None
             msg = resp.error.msg if resp.error else f"status {resp.status}"

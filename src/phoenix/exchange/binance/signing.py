@@ -125,3 +125,12 @@ def _ws_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def signer_from_credentials(api_key: str, api_secret: str | None, ed25519_pem: bytes | None) -> Signer:
+    """The signer for ``phoenix.config.Credentials`` fields: Ed25519 when a PEM key is given, else HMAC."""
+    if ed25519_pem is not None:
+        return Ed25519Signer.from_pem(api_key, ed25519_pem)
+    if api_secret is None:
+        raise ValueError("credentials need an API secret or an Ed25519 private key")
+    return HmacSigner(api_key, api_secret)

@@ -96,3 +96,14 @@ def endpoints_for(venue: Venue | str, **overrides: str) -> Endpoints:
         ws_private=overrides["ws_private"],
         ws_api=overrides["ws_api"],
     )
+
+
+def endpoints_from_config(venue: str, urls: object | None = None) -> Endpoints:
+    """Endpoints from ``global.venue`` plus the optional ``global.urls`` overrides.
+
+    ``urls`` is a ``phoenix.config.VenueUrls`` (``rest_url``, ``ws_public_url``, ``ws_market_url``,
+    ``ws_private_url``, ``ws_api_url``); unset fields keep the venue's defaults.
+    """
+    names = ("rest", "ws_public", "ws_market", "ws_private", "ws_api")
+    overrides = {n: v for n in names if isinstance(v := getattr(urls, f"{n}_url", None), str) and v}
+    return endpoints_for(venue, **overrides)

@@ -381,7 +381,7 @@ class WsApiResponse(msgspec.Struct):
 
     id: str | int | None
     status: int
-    result: msgspec.Raw | None = None
+    result: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)  # empty when absent
     error: ErrorBody | None = None
     rateLimits: list[RateLimitInfo] | None = None
 
