@@ -90,10 +90,10 @@ async def _rtt(n: int = 300) -> dict[str, float]:
     from phoenix.exchange.binance.rest import BinanceRestClient
     from phoenix.exchange.binance.signing import HmacSigner
     from phoenix.exchange.binance.urls import endpoints_for
-    from phoenix.exchange.sim.testing import running_sim
+    from phoenix.exchange.sim.server import SimServer
 
     out: dict[str, float] = {}
-    async with running_sim() as sim:
+    async with SimServer(feed="manual") as sim:
         endpoints = endpoints_for(
             "sim",
             rest=sim.rest_url,

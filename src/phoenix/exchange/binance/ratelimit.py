@@ -59,12 +59,14 @@ class RateLimiter:
         counters: Iterable[WindowCounter] | None = None,
         max_usage: float = 0.8,
         max_wait_s: float = 65.0,
+        retry_margin_ms: int = 250,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._now_ms = now_ms
         self.counters = list(counters) if counters is not None else default_counters()
         self.max_usage = max_usage
         self.max_wait_s = max_wait_s
+        self.retry_margin_ms = retry_margin_ms
         self._sleep = sleep
         self.blocked_until_ms = 0  # 429 Retry-After
         self.banned_until_ms = 0  # 418
@@ -168,10 +170,12 @@ class RateLimiter:
         delay_ms = int((retry_after_s if retry_after_s is not None else 60.0) * 1000)
         if http_status == 418:
             self.rejections_418 += 1
-            self.banned_until_ms = max(self.banned_until_ms, now + delay_ms)
+            self.banned_until_ms = max(self.banned_until_ms, now + delay_ms + self.retry_margin_ms)
         else:
             self.rejections_429 += 1
-            self.blocked_until_ms = max(self.blocked_until_ms, now + max(delay_ms, 1000))
+            # a safety margin covers clock-offset error: a request landing early counts as ignoring the 429
+            until = now + max(delay_ms, 1000) + self.retry_margin_ms
+            self.blocked_until_ms = max(self.blocked_until_ms, until)
 
     def usage(self) -> dict[str, float]:
         """Current usage fraction per counter, keyed like ``weight_60000ms``."""
