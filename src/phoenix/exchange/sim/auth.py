@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 DEFAULT_API_KEY = "phoenix-sim-key"
 DEFAULT_API_SECRET = "phoenix-sim-secret"
+DEFAULT_ED25519_API_KEY = "phoenix-sim-ed25519-key"
 DEFAULT_RECV_WINDOW_MS = 5000
 MAX_RECV_WINDOW_MS = 60000
 MAX_AHEAD_MS = 1000

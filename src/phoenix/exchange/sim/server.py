@@ -27,12 +27,20 @@ from typing import Any
 
 import orjson
 from aiohttp import WSMsgType, web
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from phoenix.core.types import Side, SymbolFilters
 from phoenix.exchange.sim import wire
-from phoenix.exchange.sim.auth import DEFAULT_API_KEY, DEFAULT_API_SECRET, ApiCredential, KeyRing
+from phoenix.exchange.sim.auth import (
+    DEFAULT_API_KEY,
+    DEFAULT_API_SECRET,
+    DEFAULT_ED25519_API_KEY,
+    ApiCredential,
+    KeyRing,
+)
 from phoenix.exchange.sim.engine import SimExchange
-from phoenix.exchange.sim.faults import FaultInjector, admin_routes
+from phoenix.exchange.sim.faults import FaultInjector, admin_routes, is_loopback
 from phoenix.exchange.sim.feed_driver import FeedDriver
 from phoenix.exchange.sim.feeds import (
     FeedDelta,
@@ -65,6 +73,7 @@ from phoenix.exchange.sim.wsapi import WsApi
 
 DEFAULT_MIDS: dict[str, float] = {"ETHUSDC": 3000.0, "BTCUSDC": 90000.0, "SOLUSDC": 140.0, "XRPUSDC": 2.2}
 TICK_INTERVAL_S = 0.02
+SEED_LEVEL_NOTIONAL_USDC = 25_000.0
 STREAM_MSGS_PER_S = 10
 FEEDS = ("synthetic", "replay", "manual")
 
@@ -120,6 +129,9 @@ class SimServer:
         feed_paused: Start the feed driver paused (advance it with :meth:`step_feed`).
         seed_book: For ``feed="manual"``: put a 20-level book and a mark price around ``DEFAULT_MIDS``.
         specs: Symbol specs overriding the defaults.
+        ed25519_private_key: If given, an extra account with the Ed25519 key ``ed25519_api_key`` is created
+            (the server keeps only the public key for verification; the private key is exposed for clients).
+        ed25519_api_key: API key string of that Ed25519 account.
     """
 
     def __init__(
@@ -145,6 +157,8 @@ class SimServer:
         feed_paused: bool = False,
         seed_book: bool = True,
         specs: Mapping[str, SimSymbolSpec] | None = None,
+        ed25519_private_key: Ed25519PrivateKey | None = None,
+        ed25519_api_key: str = DEFAULT_ED25519_API_KEY,
     ) -> None:
         if feed not in FEEDS:
             raise ValueError(f"feed must be one of {FEEDS}, not {feed!r}")
@@ -172,6 +186,14 @@ class SimServer:
             if accounts
             else [SimAccount(api_key=api_key, api_secret=api_secret, balance_usdc=balance_usdc)]
         )
+        self.ed25519_private_key = ed25519_private_key
+        self.ed25519_api_key: str | None = None
+        if ed25519_private_key is not None:
+            self.ed25519_api_key = ed25519_api_key
+            public = ed25519_private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+            self.accounts.append(
+                SimAccount(api_key=ed25519_api_key, ed25519_public_key=public, balance_usdc=balance_usdc)
+            )
         self.fees = fees or FeeSchedule()
         self._base_clock = clock_ms or wall_clock_ms
         self._feed_paused = feed_paused
@@ -252,6 +274,15 @@ class SimServer:
             "ws_api": self.ws_api_url,
             "admin": self.admin_url,
         }
+
+    @property
+    def ed25519_private_pem(self) -> str | None:
+        """PKCS#8 PEM of the Ed25519 test key (the form ccxt takes as ``secret``), if any."""
+        if self.ed25519_private_key is None:
+            return None
+        return self.ed25519_private_key.private_bytes(
+            Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+        ).decode()
 
     def account_id(self, api_key: str | None = None) -> AccountId:
         """Engine account id of an API key (the default key when None)."""
@@ -441,9 +472,7 @@ class SimServer:
         mid_price = mid if mid is not None else DEFAULT_MIDS.get(symbol, 100.0)
         bid0 = filters.price_to_ticks(mid_price, Side.BUY)
         ask0 = bid0 + 1
-        level_qty = (
-            qty if qty is not None else max(filters.min_notional_usdc * 5 / mid_price, filters.step * 10)
-        )
+        level_qty = qty if qty is not None else max(SEED_LEVEL_NOTIONAL_USDC / mid_price, filters.step * 10)
         level_qty = round(filters.qty_to_steps(level_qty) * filters.step, filters.qty_decimals)
         bids = [(bid0 - i, level_qty) for i in range(levels)]
         asks = [(ask0 + i, level_qty) for i in range(levels)]
@@ -517,8 +546,6 @@ class SimServer:
     # ------------------------------------------------------------------ admin extras
 
     async def _admin_state(self, request: web.Request) -> web.StreamResponse:
-        from phoenix.exchange.sim.faults import is_loopback
-
         if not is_loopback(request.remote):
             return web.json_response({"error": "admin endpoint is loopback-only"}, status=403)
         return web.json_response(
@@ -533,8 +560,6 @@ class SimServer:
         )
 
     async def _admin_feed(self, request: web.Request) -> web.StreamResponse:
-        from phoenix.exchange.sim.faults import is_loopback
-
         if not is_loopback(request.remote):
             return web.json_response({"error": "admin endpoint is loopback-only"}, status=403)
         if self.feed is None:

@@ -48,7 +48,7 @@ def normalise_stream(name: str) -> str:
     return name.strip().lower()
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class StreamConnection:
     """One WebSocket connection on a market or user-data route."""
 
