@@ -29,6 +29,8 @@ class IntensityFillModel:
         first_order: Use p = λ·dt (capped at 1) as the paper does, instead of 1 − e^(−λ·dt).
         mean_fill_qty: Mean size (base units) of the market order that hits us; None = fill our whole order.
             Sizes are exponential, so large quotes fill partially (this is what limits capacity).
+        floor_delta: δ below this is treated as this (quotes through the mid cannot be hit faster than at
+            the mid on real data). None = no floor, as in the paper (p = min(1, λ·dt) then saturates).
     """
 
     a_per_s: float
@@ -36,10 +38,13 @@ class IntensityFillModel:
     distance_unit: Literal["bps", "price"] = "bps"
     first_order: bool = False
     mean_fill_qty: float | None = None
+    floor_delta: float | None = 0.0
 
     def intensity(self, delta: float) -> float:
-        """λ(δ) per second; quotes through the mid (δ < 0) are capped at δ = 0."""
-        return self.a_per_s * math.exp(-self.k * max(delta, 0.0))
+        """λ(δ) per second (δ floored at ``floor_delta`` unless that is None)."""
+        if self.floor_delta is not None and delta < self.floor_delta:
+            delta = self.floor_delta
+        return self.a_per_s * math.exp(min(-self.k * delta, 700.0))
 
     def fill_probability(self, delta: float, dt_s: float) -> float:
         """Probability that a quote at distance δ is hit during ``dt_s``."""
@@ -50,7 +55,8 @@ class IntensityFillModel:
 
     def fill_probability_array(self, delta: FloatArray, dt_s: float) -> FloatArray:
         """Vectorised ``fill_probability`` over an array of distances."""
-        lam_dt = self.a_per_s * np.exp(-self.k * np.maximum(delta, 0.0)) * dt_s
+        d = delta if self.floor_delta is None else np.maximum(delta, self.floor_delta)
+        lam_dt = self.a_per_s * np.exp(np.minimum(-self.k * d, 700.0)) * dt_s
         if self.first_order:
             out: FloatArray = np.minimum(1.0, lam_dt)
             return out

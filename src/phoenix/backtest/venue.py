@@ -116,6 +116,7 @@ class SymbolVenue:
         impact: Taker slippage model for mid-only data; None = walk the displayed book.
         rng: Seeded RNG (intensity draws).
         funding_rate: Funding rate used when the feed carries none (fraction per 8 h).
+        max_gap_s: Intensity model: a longer silence in the data is a gap (no information, no fills).
     """
 
     def __init__(
@@ -130,6 +131,7 @@ class SymbolVenue:
         rng: random.Random | None = None,
         funding_rate: float | None = None,
         ids: _Ids | None = None,
+        max_gap_s: float = 2.0,
     ) -> None:
         if fill_model is FillModel.INTENSITY and intensity is None:
             raise ValueError("the intensity fill model needs an IntensityFillModel")
@@ -156,6 +158,7 @@ class SymbolVenue:
         self.last_mid = 0.0
         self.last_book_ns = 0
         self._siblings: Mapping[str, SymbolVenue] = {}
+        self.max_gap_s = max_gap_s
 
     # ------------------------------------------------------------------ helpers
 
@@ -377,6 +380,8 @@ class SymbolVenue:
     ) -> list[VenueReport]:
         """Recorded mark price and funding rate (used unless a funding rate is configured)."""
         out: list[VenueReport] = []
+        if self.fill_model is FillModel.INTENSITY:
+            self._intensity_fills(now_ns, report_ns, out)
         self._funding(now_ns, report_ns, out)
         self.mark_price = mark_price
         if self._configured_funding is None:
@@ -409,7 +414,7 @@ class SymbolVenue:
             start = o.last_eval_ns if o.last_eval_ns > o.placed_ns else o.placed_ns
             dt_s = (now_ns - start) * 1e-9
             o.last_eval_ns = now_ns
-            if dt_s <= 0:
+            if dt_s <= 0 or dt_s > self.max_gap_s:
                 continue
             delta = model.distance(o.side.sign, o.price_ticks * tick, mid)
             if rng.random() < model.fill_probability(delta, dt_s):
