@@ -217,10 +217,8 @@ class SimExchange:
             self._run_timers(now_ms, events)
         book = m.book
         book.clear_market()
-        for price, qty in bids:
-            book.set_market_level(BID, price, qty)
-        for price, qty in asks:
-            book.set_market_level(ASK, price, qty)
+        book.apply_levels(BID, bids)
+        book.apply_levels(ASK, asks)
         m.time_ms = now_ms
         self._fill_crossed(m, now_ms, events)
         self._finish(m, now_ms, events)
@@ -233,11 +231,10 @@ class SimExchange:
         if now_ms >= self._next_timer_ms:
             self._run_timers(now_ms, events)
         book = m.book
-        set_level = book.set_market_level
-        for price, qty in bids:
-            set_level(BID, price, qty)
-        for price, qty in asks:
-            set_level(ASK, price, qty)
+        if bids:
+            book.apply_levels(BID, bids)
+        if asks:
+            book.apply_levels(ASK, asks)
         m.time_ms = now_ms
         if book.own_steps[BID] or book.own_steps[ASK]:
             self._fill_crossed(m, now_ms, events)

@@ -14,6 +14,7 @@ index 0 = bids, 1 = asks. Market quantities are floats; own quantities are int s
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from collections.abc import Iterable
 
 from phoenix.core.types import OrderType, Side, TimeInForce
 from phoenix.exchange.sim.sim_types import (
@@ -196,6 +197,40 @@ class Book:
                         if o.queue_ahead > qty:
                             o.queue_ahead = qty
 
+    def apply_levels(self, si: int, levels: Iterable[tuple[int, float]]) -> None:
+        """``set_market_level`` for many levels (the feed hot path, with locals bound once)."""
+        book = self.mkt[si]
+        prices = self._prices[si]
+        add = self._touched[si].add
+        own = self.own[si]
+        get = book.get
+        for price, qty in levels:
+            old = get(price)
+            if qty <= QTY_EPS:
+                if old is None:
+                    continue
+                del book[price]
+                del prices[bisect_left(prices, price)]
+                qty = 0.0
+            else:
+                if old is None:
+                    insort(prices, price)
+                elif old == qty:
+                    continue
+                book[price] = qty
+            add(price)
+            if own and old is not None and qty < old:
+                orders = own.get(price)
+                if orders:
+                    if self.proportional:
+                        ratio = qty / old
+                        for o in orders:
+                            o.queue_ahead *= ratio
+                    else:
+                        for o in orders:
+                            if o.queue_ahead > qty:
+                                o.queue_ahead = qty
+
     def clear_market(self) -> None:
         """Remove every market level (own orders stay; their queue ahead drops to zero)."""
         for si in (BID, ASK):
@@ -321,9 +356,7 @@ class Book:
         """Displayed qty at a level: market plus (if published) participants' remaining qty."""
         qty = self.mkt[si].get(price, 0.0)
         if self.include_own:
-            steps = self.own_steps[si].get(price)
-            if steps:
-                qty += steps * self.step
+            qty += self.own_steps[si].get(price, 0) * self.step
         return qty
 
     def top(self, si: int) -> tuple[int | None, float]:
@@ -368,14 +401,26 @@ class Book:
         self.last_diff_id = self.update_id
         diff: DepthDiffPublished | None = None
         if emit:
-            pq = self.published_qty
+            mb, ma = self.mkt
+            ob, oa = self.own_steps
+            if self.include_own and (ob or oa):
+                # same arithmetic as published_qty: market + steps × step (+ 0.0 when none)
+                step = self.step
+                gb, ga, sb, sa = mb.get, ma.get, ob.get, oa.get
+                bids = tuple([(p, gb(p, 0.0) + sb(p, 0) * step) for p in tb])
+                asks = tuple([(p, ga(p, 0.0) + sa(p, 0) * step) for p in ta])
+            else:
+                gb = mb.get
+                ga = ma.get
+                bids = tuple([(p, gb(p, 0.0)) for p in tb])
+                asks = tuple([(p, ga(p, 0.0)) for p in ta])
             diff = DepthDiffPublished(
                 symbol=self.symbol,
                 first_id=first,
                 last_id=self.update_id,
                 prev_id=prev,
-                bids=tuple((p, pq(BID, p)) for p in tb),
-                asks=tuple((p, pq(ASK, p)) for p in ta),
+                bids=bids,
+                asks=asks,
                 event_ms=now_ms,
             )
         tb.clear()
