@@ -226,3 +226,21 @@ def test_notional_net_max_limits_the_skew_base() -> None:
     cfg = SymbolConfig(symbol="ETHUSDC", net_max=10.0, net_max_notional_usdc=600.0)  # 0.2 ETH at 3000
     qs = STRATEGY.quote(make_state(position_steps=199, config=cfg), 0)
     assert qs.pinning_side is Side.SELL
+
+
+def test_coarse_tick_symbol_keeps_at_least_one_tick_of_spread_and_spacing() -> None:
+    from phoenix.core.types import SymbolFilters
+
+    f = SymbolFilters(
+        symbol="ETHUSDC",
+        tick_size=Decimal("1"),
+        step_size=Decimal("0.01"),
+        min_qty=Decimal("0.01"),
+        min_notional=Decimal("5"),
+    )
+    cfg = SymbolConfig(symbol="ETHUSDC", net_max=5.0)
+    qs = STRATEGY.quote(make_state(bid_ticks=1000, ask_ticks=1001, config=cfg, filters=f), 0)
+    near = [q.price_ticks for q in qs.bids if q.layer < 8]
+    assert near == list(range(999, 991, -1))  # 3 bps of 1000 < 1 tick: r − 1 tick, then 1 tick apart
+    assert qs.half_spread_bps == pytest.approx(1 / 1000.5 * 1e4)
+    assert len(qs.asks) == 24

@@ -28,6 +28,7 @@ minimum is raised to it; risk later trims without bumping).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from phoenix.core.store import SymbolState
 from phoenix.core.types import QuoteSet, Side
@@ -197,23 +198,5 @@ def _enforce_pin_cap(qs: QuoteSet, pin: Side, cap_steps: int) -> QuoteSet:
             if quote.qty_steps <= cap_steps:
                 return qs
             kept = side[:k] + side[k + 1 :]
-            if pin is Side.SELL:
-                return QuoteSet(
-                    symbol=qs.symbol,
-                    ts_ns=qs.ts_ns,
-                    bids=qs.bids,
-                    asks=kept,
-                    reservation_price=qs.reservation_price,
-                    half_spread_bps=qs.half_spread_bps,
-                    pinning_side=pin,
-                )
-            return QuoteSet(
-                symbol=qs.symbol,
-                ts_ns=qs.ts_ns,
-                bids=kept,
-                asks=qs.asks,
-                reservation_price=qs.reservation_price,
-                half_spread_bps=qs.half_spread_bps,
-                pinning_side=pin,
-            )
+            return replace(qs, asks=kept) if pin is Side.SELL else replace(qs, bids=kept)
     return qs
