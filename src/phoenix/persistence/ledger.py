@@ -494,6 +494,11 @@ class LedgerReader:
         rows = self._all(sql + " ORDER BY id", params)
         return [(int(r[0]), str(r[1]), str(r[2]), json.loads(r[3])) for r in rows]
 
+    def first_run_started_ns(self) -> int:
+        """Start time of the first recorded run (0 if none)."""
+        row = self._all("SELECT MIN(started_ns) FROM runs")[0]
+        return int(row[0]) if row[0] is not None else 0
+
     def run_count(self) -> int:
         """Number of runs (process starts) recorded."""
         return int(self._all("SELECT COUNT(*) FROM runs")[0][0])

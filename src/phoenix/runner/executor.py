@@ -1,0 +1,307 @@
+"""Sends the Trader's actions to the exchange and turns every outcome back into core events.
+
+Every intent is journalled before it is sent. Outcomes become ``OrderUpdated`` events fed back to the
+symbol's worker: a confirmed ack is the exchange's order state, a rejection is ``REJECTED`` with the
+Binance code, no answer is ``UNKNOWN`` and is resolved by querying the order by client id (never guessed).
+A cancel answered ``-2011`` (already gone) is resolved the same way: the query tells filled or cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any
+
+from phoenix.core.types import (
+    Action,
+    CancelAll,
+    CancelOrder,
+    Event,
+    Flatten,
+    ModifyOrder,
+    OrderStatus,
+    OrderType,
+    OrderUpdated,
+    PlaceOrder,
+    Side,
+    SymbolFilters,
+    TimeInForce,
+)
+from phoenix.errors import ExchangeError
+from phoenix.exchange.binance import codec
+from phoenix.exchange.binance.gateway import OrderGateway, OrderResult, Outcome
+from phoenix.exchange.binance.rest import BinanceRestClient
+from phoenix.execution.ids import OrderIdGenerator
+from phoenix.log import get_logger
+from phoenix.metrics import Metrics
+from phoenix.persistence.ledger import Ledger
+from phoenix.runner.account_rest import fetch_positions
+from phoenix.runner.stats import RunStats
+
+log = get_logger(__name__)
+
+Feed = Callable[[Event], None]
+_CANCEL_GONE_CODES = frozenset({-2011, -2013})
+
+
+class ActionExecutor:
+    """Executes actions concurrently (fire-and-forget tasks) and feeds outcomes back via ``feed``.
+
+    Args:
+        gateway: Order entry (WS API first, REST fallback).
+        rest: REST client (cancel-all, positions for flatten).
+        filters: Exchange filters by symbol.
+        ledger: Journal (intents before sending).
+        stats: Run figures.
+        metrics: Prometheus metrics.
+        feed: Puts an outcome event into the worker inbox of its symbol.
+        now_ns: Clock for journal timestamps (server-corrected wall clock).
+    """
+
+    def __init__(
+        self,
+        gateway: OrderGateway,
+        rest: BinanceRestClient,
+        filters: Mapping[str, SymbolFilters],
+        ledger: Ledger,
+        stats: RunStats,
+        metrics: Metrics,
+        feed: Feed,
+        now_ns: Callable[[], int],
+    ) -> None:
+        self.gateway = gateway
+        self.rest = rest
+        self.filters = dict(filters)
+        self.ledger = ledger
+        self.stats = stats
+        self.metrics = metrics
+        self._feed = feed
+        self._now_ns = now_ns
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._flatten_ids = OrderIdGenerator(seed_ms=time.time_ns() // 1_000_000)
+        self.accept_new_orders = True
+
+    @property
+    def in_flight(self) -> int:
+        """Number of request tasks still running."""
+        return len(self._tasks)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("order_task_failed", task=task.get_name(), error=repr(task.exception()))
+
+    async def drain(self, timeout_s: float) -> None:
+        """Wait (bounded) for every in-flight request task."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout_s)
+
+    # ------------------------------------------------------------------ dispatch
+
+    def submit(self, actions: Sequence[Action], tick_recv_ns: int = 0) -> None:
+        """Journal and send ``actions`` (one symbol or many); returns immediately.
+
+        Actions of a symbol whose list holds a ``CancelAll``/``Flatten`` run in order in one task (nothing
+        placed after a cancel-all may race it); otherwise requests go out concurrently (places batched).
+        """
+        barrier = {a.symbol for a in actions if isinstance(a, CancelAll | Flatten)}
+        if barrier:
+            ordered = [a for a in actions if a.symbol in barrier]
+            for symbol in barrier:
+                mine = [a for a in ordered if a.symbol == symbol]
+                self._journal_counts(mine)
+                self._spawn(self._sequential(mine), f"sequential:{symbol}")
+            actions = [a for a in actions if a.symbol not in barrier]
+            if not actions:
+                return
+        self._journal_counts(actions)
+        places: list[PlaceOrder] = []
+        for a in actions:
+            if isinstance(a, PlaceOrder | ModifyOrder) and not self.accept_new_orders:
+                continue  # shutting down: only cancels go out
+            if isinstance(a, PlaceOrder):
+                places.append(a)
+            elif isinstance(a, CancelOrder):
+                self._spawn(self._cancel(a), f"cancel:{a.client_order_id}")
+            elif isinstance(a, ModifyOrder):
+                self._spawn(self._modify(a), f"modify:{a.client_order_id}")
+        if places:
+            self._spawn(self._place_many(places), f"place:{places[0].symbol}:{len(places)}")
+        if tick_recv_ns and actions:
+            # the requests are written by their tasks within this loop iteration; time to hand-off
+            dt = time.perf_counter_ns() - tick_recv_ns
+            self.stats.add_tick_to_order(dt)
+            self.metrics.tick_to_order.observe(dt / 1e9)
+
+    def _journal_counts(self, actions: Sequence[Action]) -> None:
+        now = self._now_ns()
+        for a in actions:
+            if isinstance(a, PlaceOrder | ModifyOrder) and not self.accept_new_orders:
+                continue
+            self.ledger.record_action(a, now)
+            if isinstance(a, PlaceOrder):
+                self.stats.symbols[a.symbol].orders_placed += 1
+                self.metrics.symbols[a.symbol].orders_placed.inc()
+            elif isinstance(a, CancelOrder | CancelAll):
+                self.stats.add_cancels(a.symbol, 1, now)
+                self.metrics.symbols[a.symbol].orders_cancelled.inc()
+
+    async def _sequential(self, actions: list[Action]) -> None:
+        """Run one symbol's actions strictly in order (cancel-all / flatten barriers)."""
+        places: list[PlaceOrder] = []
+        for a in actions:
+            if isinstance(a, PlaceOrder):
+                if self.accept_new_orders:
+                    places.append(a)
+                continue
+            if places:
+                await self._place_many(places)
+                places = []
+            if isinstance(a, CancelOrder):
+                await self._cancel(a)
+            elif isinstance(a, ModifyOrder):
+                if self.accept_new_orders:
+                    await self._modify(a)
+            elif isinstance(a, CancelAll):
+                await self._cancel_all(a)
+            elif isinstance(a, Flatten):
+                await self._flatten(a)
+        if places:
+            await self._place_many(places)
+
+    # ------------------------------------------------------------------ outcomes
+
+    def _on_error(self, result: OrderResult) -> None:
+        self.stats.add_error(result.code)
+        self.metrics.errors.labels(str(result.code) if result.code is not None else "none").inc()
+
+    async def _place_many(self, places: list[PlaceOrder]) -> None:
+        t0 = time.perf_counter()
+        results = await self.gateway.place_many(places)
+        self.metrics.order_round_trip.observe(time.perf_counter() - t0)
+        for action, result in zip(places, results, strict=True):
+            await self._after_place(action, result)
+
+    async def _after_place(self, action: PlaceOrder, result: OrderResult) -> None:
+        if result.outcome is Outcome.CONFIRMED and result.order is not None:
+            self.stats.symbols[action.symbol].orders_confirmed += 1
+            self._feed(result.order)
+            return
+        if result.outcome is Outcome.REJECTED:
+            self._on_error(result)
+            self._feed(self._update(action, OrderStatus.REJECTED, result.code))
+            return
+        self._on_error(result)
+        self._feed(self._update(action, OrderStatus.UNKNOWN, result.code))
+        await self._resolve(action.symbol, action.client_order_id, action, never_existed=OrderStatus.REJECTED)
+
+    async def _resolve(
+        self,
+        symbol: str,
+        client_order_id: str,
+        action: PlaceOrder | CancelOrder | ModifyOrder,
+        never_existed: OrderStatus,
+        attempts: int = 5,
+    ) -> None:
+        """Query an order until its state is known; feed it (``never_existed`` when -2013)."""
+        delay = 0.2
+        for _ in range(attempts):
+            res = await self.gateway.query(symbol, client_order_id)
+            if res.outcome is Outcome.CONFIRMED and res.order is not None:
+                self._feed(res.order)
+                return
+            if res.outcome is Outcome.REJECTED:
+                self._feed(self._update(action, never_existed, res.code))
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        log.error("order_unresolved", symbol=symbol, client_order_id=client_order_id)
+
+    async def _cancel(self, action: CancelOrder) -> None:
+        result = await self.gateway.cancel(action)
+        if result.outcome is Outcome.CONFIRMED and result.order is not None:
+            self._feed(result.order)
+            return
+        if result.outcome is Outcome.REJECTED and result.code in _CANCEL_GONE_CODES:
+            # already gone: filled or cancelled meanwhile; the query says which (a terminal fact)
+            await self._resolve(
+                action.symbol, action.client_order_id, action, never_existed=OrderStatus.CANCELED
+            )
+            return
+        self._on_error(result)
+        # refused (rate limit...) or no answer: ask the exchange for the order's real state
+        await self._resolve(action.symbol, action.client_order_id, action, never_existed=OrderStatus.CANCELED)
+
+    async def _modify(self, action: ModifyOrder) -> None:
+        result = await self.gateway.modify(action)
+        if result.outcome is Outcome.CONFIRMED and result.order is not None:
+            self._feed(result.order)
+            return
+        self._on_error(result)
+        await self._resolve(action.symbol, action.client_order_id, action, never_existed=OrderStatus.CANCELED)
+
+    async def _cancel_all(self, action: CancelAll) -> None:
+        try:
+            await self.rest.cancel_all_orders(action.symbol)
+        except ExchangeError as exc:
+            self.stats.add_error(exc.code)
+            self.metrics.errors.labels(str(exc.code)).inc()
+            log.error("cancel_all_failed", symbol=action.symbol, reason=action.reason, error=str(exc))
+            return
+        # per-order CANCELED updates arrive on the user stream; reconciliation covers a dead stream
+        log.info("cancel_all_sent", symbol=action.symbol, reason=action.reason)
+
+    async def _flatten(self, action: Flatten) -> None:
+        f = self.filters[action.symbol]
+        try:
+            await self.rest.cancel_all_orders(action.symbol)
+            pos = (await fetch_positions(self.rest, {action.symbol: f})).get(action.symbol)
+        except ExchangeError as exc:
+            self.stats.add_error(exc.code)
+            log.error("flatten_failed", symbol=action.symbol, reason=action.reason, error=str(exc))
+            return
+        if pos is None or pos.qty_steps == 0:
+            return
+        place = PlaceOrder(
+            symbol=action.symbol,
+            client_order_id=self._flatten_ids.next_id(action.symbol, time.time_ns()),
+            side=Side.SELL if pos.qty_steps > 0 else Side.BUY,
+            price_ticks=0,
+            qty_steps=abs(pos.qty_steps),
+            order_type=OrderType.MARKET,
+            time_in_force=TimeInForce.GTC,
+            reduce_only=True,
+        )
+        self.ledger.record_action(place, self._now_ns())
+        try:
+            resp = await self.rest.place_order(codec.place_params(place, f))
+        except ExchangeError as exc:
+            self.stats.add_error(exc.code)
+            log.error("flatten_order_failed", symbol=action.symbol, error=str(exc))
+            return
+        self._feed(codec.order_updated_from_rest(resp, f, self._now_ns()))
+        qty = f.format_qty(abs(pos.qty_steps))
+        log.warning("flattened", symbol=action.symbol, reason=action.reason, qty=qty)
+
+    def _update(
+        self, action: PlaceOrder | CancelOrder | ModifyOrder, status: OrderStatus, code: int | None
+    ) -> OrderUpdated:
+        side = action.side if isinstance(action, PlaceOrder | ModifyOrder) else Side.BUY
+        price = action.price_ticks if isinstance(action, PlaceOrder | ModifyOrder) else 0
+        qty = action.qty_steps if isinstance(action, PlaceOrder | ModifyOrder) else 0
+        return OrderUpdated(
+            symbol=action.symbol,
+            ts_ns=self._now_ns(),
+            client_order_id=action.client_order_id,
+            status=status,
+            side=side,
+            price_ticks=price,
+            qty_steps=qty,
+            error_code=code,
+        )
