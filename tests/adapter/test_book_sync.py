@@ -157,3 +157,12 @@ def test_real_recording_syncs_without_gaps_and_matches_book_ticker(btcusdt_recor
     best_bid, best_ask = sync.book.best_bid(), sync.book.best_ask()
     assert best_bid is not None and best_ask is not None
     assert (best_bid[0], best_ask[0]) == (281551, 281552)  # 28155.10 / 28155.20 per the data README
+
+
+def test_diff_starting_exactly_at_snapshot_id_is_accepted() -> None:
+    s = BookSync("X")
+    assert s.on_snapshot(10, SNAP_BIDS, SNAP_ASKS) is SnapshotResult.AWAITING_DIFF
+    assert s.on_diff(d(11, 12, 10, [(100, 4.0)])) is DiffResult.SYNCED  # U > L but pu == L
+    s2 = BookSync("X")
+    s2.on_diff(d(11, 12, 10))
+    assert s2.on_snapshot(10, SNAP_BIDS, SNAP_ASKS) is SnapshotResult.SYNCED

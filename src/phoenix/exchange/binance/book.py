@@ -1,7 +1,8 @@
 """Local order book and the USDⓈ-M diff-depth synchronisation state machine (protocol §6.3). Pure, no I/O.
 
 Rules: buffer diffs until a REST snapshot (``lastUpdateId`` = L) arrives; drop diffs with ``u < L``; the first
-applied diff must satisfy ``U ≤ L ≤ u``; every later diff must have ``pu`` equal to the previous ``u``.
+applied diff must satisfy ``U ≤ L ≤ u`` (or ``pu == L``: it starts exactly where the snapshot ends, as ccxt
+also accepts); every later diff must have ``pu`` equal to the previous ``u``.
 A broken chain or a crossed book invalidates the book: it is cleared and rebuilt from a new snapshot.
 """
 
@@ -169,7 +170,7 @@ class BookSync:
         # AWAITING_DIFF: snapshot loaded, nothing buffered covered it yet
         if d.last_id < self.snapshot_id:
             return DiffResult.IGNORED
-        if d.first_id <= self.snapshot_id:
+        if d.first_id <= self.snapshot_id or d.prev_id == self.snapshot_id:
             self.book.apply(d.bids, d.asks)
             self.last_update_id = d.last_id
             if self.book.is_crossed():
@@ -197,7 +198,7 @@ class BookSync:
             self.state = SyncState.AWAITING_DIFF
             return SnapshotResult.AWAITING_DIFF
         first = pending[0]
-        if first.first_id > last_update_id:
+        if first.first_id > last_update_id and first.prev_id != last_update_id:
             self.book.clear()
             self.state = SyncState.AWAITING_SNAPSHOT
             self._buffer.extend(pending)
