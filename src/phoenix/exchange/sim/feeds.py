@@ -14,6 +14,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TypeAlias
 
@@ -342,9 +343,14 @@ def parse_rfc3339_ms(text: str) -> int:
     if text.endswith("Z"):
         text = text[:-1]
     main, _, frac = text.partition(".")
-    dt = datetime.fromisoformat(main).replace(tzinfo=UTC)
     ms = int((frac + "000")[:3]) if frac else 0
-    return int(dt.timestamp()) * 1000 + ms
+    return _epoch_s(main) * 1000 + ms
+
+
+@lru_cache(maxsize=4096)
+def _epoch_s(main: str) -> int:
+    # whole seconds of "YYYY-MM-DDTHH:MM:SS" (cached: consecutive rows share the second)
+    return int(datetime.fromisoformat(main).replace(tzinfo=UTC).timestamp())
 
 
 class MidCsvFeed:
@@ -371,14 +377,13 @@ class MidCsvFeed:
         self.levels = levels
         self.level_qty = level_qty
         self.funding_rate = funding_rate
+        step = filters.step
+        self._sizes = [max(1, round(level_qty * (1.0 + 0.25 * i) / step)) * step for i in range(levels)]
 
     def _book(self, mid: float) -> tuple[dict[int, float], dict[int, float]]:
-        step = self.filters.step
         bid, ask = one_tick_book(mid / self.filters.tick)
-        sizes = [max(1, round(self.level_qty * (1.0 + 0.25 * i) / step)) * step for i in range(self.levels)]
-        return {bid - i: sizes[i] for i in range(self.levels)}, {
-            ask + i: sizes[i] for i in range(self.levels)
-        }
+        sizes = self._sizes
+        return {bid - i: q for i, q in enumerate(sizes)}, {ask + i: q for i, q in enumerate(sizes)}
 
     def __iter__(self) -> Iterator[FeedEvent]:
         sym = self.filters.symbol
