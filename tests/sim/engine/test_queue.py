@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from phoenix.core.types import Side, TimeInForce
-from phoenix.exchange.sim.sim_types import ExecType, SimOrderStatus
+from phoenix.exchange.sim.sim_types import DepthDiffPublished, ExecType, OrderRequest, SimOrderStatus
 from tests.sim.engine.conftest import BID0, SYM, T0, Venue, make_venue, order_updates
 
 
@@ -107,3 +109,60 @@ def test_market_moving_through_resting_order_fills_it(venue: Venue) -> None:
     assert venue.order(view).status is SimOrderStatus.FILLED
     fills = [e for e in order_updates(events) if e.exec_type is ExecType.TRADE]
     assert fills and fills[0].maker and fills[0].last_price_ticks == BID0 + 3
+
+
+def test_snapshot_keeps_queue_but_clamps_it_to_the_new_level(venue: Venue) -> None:
+    view, _ = venue.place(Side.BUY, BID0, 100)
+    venue.ex.apply_market_snapshot(SYM, [(BID0, 0.4), (BID0 - 1, 3.0)], [(BID0 + 1, 1.0)], T0 + 20)
+    venue.ex.apply_market_trade(SYM, BID0, 0.39, Side.SELL, T0 + 30)
+    assert venue.order(view).executed_qty_steps == 0
+    venue.ex.apply_market_trade(SYM, BID0, 0.06, Side.SELL, T0 + 40)
+    assert venue.order(view).executed_qty_steps == 50
+    assert venue.ex.depth(SYM, 1).bids == ((BID0, pytest.approx(0.45)),)
+
+
+def test_own_orders_can_be_hidden_from_the_published_book() -> None:
+    from phoenix.exchange.sim.engine import SimExchange
+    from phoenix.exchange.sim.symbols import default_filters
+
+    ex = SimExchange(default_filters([SYM]), include_own_orders_in_book=False)
+    acct = ex.add_account("k", 1e6)
+    ex.apply_market_snapshot(SYM, [(BID0, 1.0)], [(BID0 + 1, 1.0)], T0)
+    before = ex.depth(SYM, 5)
+    req = OrderRequest(
+        symbol=SYM, side=Side.BUY, qty_steps=100, price_ticks=BID0, time_in_force=TimeInForce.GTX
+    )
+    view, events = ex.place_order(acct, req, T0 + 10)
+    assert not [e for e in events if isinstance(e, DepthDiffPublished)]
+    assert ex.depth(SYM, 5) == before
+    ex.apply_market_trade(SYM, BID0, 1.1, Side.SELL, T0 + 20)
+    assert ex.get_order(acct, SYM, order_id=view.order_id).status is SimOrderStatus.FILLED
+
+
+def test_emit_public_false_keeps_ids_and_private_events() -> None:
+    from phoenix.exchange.sim.engine import SimExchange
+    from phoenix.exchange.sim.symbols import default_filters
+
+    ex = SimExchange(default_filters([SYM]), emit_public=False)
+    acct = ex.add_account("k", 1e6)
+    assert ex.apply_market_snapshot(SYM, [(BID0, 1.0)], [(BID0 + 1, 1.0)], T0) == []
+    req = OrderRequest(
+        symbol=SYM, side=Side.BUY, qty_steps=100, price_ticks=BID0 + 1, time_in_force=TimeInForce.IOC
+    )
+    _, events = ex.place_order(acct, req, T0 + 10)
+    assert [type(e).__name__ for e in events] == [
+        "OrderUpdatePublished",
+        "OrderUpdatePublished",
+        "AccountUpdatePublished",
+    ]
+    assert ex.depth(SYM, 1).last_update_id == 3  # 2 snapshot levels + the consumed ask
+
+
+def test_modified_gtc_that_crosses_trades(venue: Venue) -> None:
+    view, _ = venue.place(Side.BUY, BID0 - 1, 500)
+    amended, events = venue.ex.modify_order(
+        venue.a, SYM, order_id=view.order_id, price_ticks=BID0 + 1, qty_steps=500, now_ms=T0 + 20
+    )
+    assert [e.exec_type for e in order_updates(events)] == [ExecType.AMENDMENT, ExecType.TRADE]
+    assert amended.status is SimOrderStatus.FILLED
+    assert amended.avg_price == pytest.approx(3000.01)

@@ -219,6 +219,7 @@ class SimExchange:
         book.clear_market()
         book.apply_levels(BID, bids)
         book.apply_levels(ASK, asks)
+        book.clamp_queues()
         m.time_ms = now_ms
         self._fill_crossed(m, now_ms, events)
         self._finish(m, now_ms, events)

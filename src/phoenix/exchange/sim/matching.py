@@ -232,14 +232,21 @@ class Book:
                                 o.queue_ahead = qty
 
     def clear_market(self) -> None:
-        """Remove every market level (own orders stay; their queue ahead drops to zero)."""
+        """Remove every market level (participants' orders stay; call ``clamp_queues`` after refilling)."""
         for si in (BID, ASK):
             self._touched[si].update(self.mkt[si])
             self.mkt[si].clear()
             self._prices[si].clear()
-            for orders in self.own[si].values():
+
+    def clamp_queues(self) -> None:
+        """After a snapshot: no order can have more market size ahead than its level now shows."""
+        for si in (BID, ASK):
+            levels = self.mkt[si]
+            for price, orders in self.own[si].items():
+                qty = levels.get(price, 0.0)
                 for o in orders:
-                    o.queue_ahead = 0.0
+                    if o.queue_ahead > qty:
+                        o.queue_ahead = qty
 
     def consume_market(self, si: int, price: int, qty: float) -> None:
         """Remove traded market qty at a level (our taker took it); queues there move up by ``qty``."""
