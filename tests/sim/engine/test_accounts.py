@@ -135,3 +135,15 @@ def test_countdown_fires_on_the_next_call_of_any_kind(venue: Venue) -> None:
     events = venue.ex.apply_market_delta(SYM, [(BID0 - 4, 2.0)], [], T0 + 2_000)
     assert any(e.exec_type is ExecType.CANCELED for e in order_updates(events))
     assert venue.order(mine).status is SimOrderStatus.CANCELED
+
+
+def test_stale_funding_time_from_the_feed_does_not_settle_twice(venue: Venue) -> None:
+    venue.place(Side.BUY, ASK0, 100, tif=TimeInForce.IOC)
+    funding_ms = T0 + 1_000
+    venue.ex.apply_mark_price(SYM, 3000.0, 0.0001, funding_ms, T0 + 20)
+    first = venue.ex.apply_mark_price(SYM, 3000.0, 0.0001, funding_ms, funding_ms + 1)  # feed not yet rolled
+    second = venue.ex.apply_mark_price(SYM, 3000.0, 0.0001, funding_ms, funding_ms + 1_001)
+    assert len([e for e in first if isinstance(e, AccountUpdatePublished)]) == 1
+    assert [e for e in second if isinstance(e, AccountUpdatePublished)] == []
+    assert len(venue.ex.funding_history(SYM)) == 1
+    assert venue.ex.market(SYM).next_funding_ms == funding_ms + FUNDING_INTERVAL_MS

@@ -78,6 +78,7 @@ class _Market:
         "funding",
         "funding_rate",
         "index_price",
+        "last_funding_ms",
         "last_price_ticks",
         "last_qty",
         "maker_rate",
@@ -106,6 +107,7 @@ class _Market:
         self.index_price = 0.0
         self.funding_rate = 0.0
         self.next_funding_ms = 0
+        self.last_funding_ms = 0
         self.last_price_ticks: int | None = None
         self.last_qty = 0.0
         self.next_trade_id = 1_000_000
@@ -330,8 +332,8 @@ class SimExchange:
         m.mark_price = mark_price
         m.index_price = index_price if index_price is not None else mark_price
         m.funding_rate = funding_rate
-        if next_funding_ms > 0:
-            m.next_funding_ms = next_funding_ms
+        if next_funding_ms > now_ms and next_funding_ms > m.last_funding_ms:
+            m.next_funding_ms = next_funding_ms  # a stale time (already settled) keeps our schedule
         elif m.next_funding_ms == 0:
             m.next_funding_ms = (now_ms // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS
         if m.next_funding_ms < self._next_timer_ms:
@@ -1251,6 +1253,7 @@ class SimExchange:
         self._next_timer_ms = nxt
 
     def _settle_funding(self, m: _Market, funding_ms: int, now_ms: int, events: list[SimEvent]) -> None:
+        m.last_funding_ms = funding_ms
         mark = m.ref_price()
         rate = m.funding_rate
         m.funding.append(
