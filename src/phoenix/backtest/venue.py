@@ -159,6 +159,8 @@ class SymbolVenue:
         self.last_book_ns = 0
         self._siblings: Mapping[str, SymbolVenue] = {}
         self.max_gap_s = max_gap_s
+        self.fill_mids: dict[int, float] = {}  # trade id -> mid just before the event that filled it
+        self._ref_mid = 0.0
 
     # ------------------------------------------------------------------ helpers
 
@@ -247,6 +249,7 @@ class SymbolVenue:
             realized_pnl_usdc=realized,
             ts_ns=now_ns,
         )
+        self.fill_mids[fill.trade_id] = self._ref_mid or self.last_mid
         out.append(OrderFilled(fill=fill, ts_ns=report_ns))
         if o.filled_steps >= o.qty_steps:
             o.status = OrderStatus.FILLED
@@ -266,6 +269,7 @@ class SymbolVenue:
     ) -> list[VenueReport]:
         """Replace the market book; queues are clamped to the new displayed qty."""
         out: list[VenueReport] = []
+        self._ref_mid = self.book.mid() or self.last_mid
         if self.fill_model is FillModel.INTENSITY:
             self._intensity_fills(now_ns, report_ns, out)
         self.book.apply_snapshot(bids, asks, now_ns)
@@ -289,6 +293,7 @@ class SymbolVenue:
     ) -> list[VenueReport]:
         """Apply changed levels; queues at changed prices move per the queue model."""
         out: list[VenueReport] = []
+        self._ref_mid = self.book.mid() or self.last_mid
         if self.fill_model is FillModel.INTENSITY:
             self._intensity_fills(now_ns, report_ns, out)
         book = self.book
@@ -343,6 +348,7 @@ class SymbolVenue:
     ) -> list[VenueReport]:
         """A market trade: advances queues at its price and fills our orders it reaches (budget = its qty)."""
         out: list[VenueReport] = []
+        self._ref_mid = self.book.mid() or self.last_mid
         if self.fill_model is FillModel.INTENSITY:
             return out
         # a SELL aggressor hits bids (our buys), a BUY aggressor lifts asks (our sells)
@@ -380,6 +386,7 @@ class SymbolVenue:
     ) -> list[VenueReport]:
         """Recorded mark price and funding rate (used unless a funding rate is configured)."""
         out: list[VenueReport] = []
+        self._ref_mid = self.book.mid() or self.last_mid
         if self.fill_model is FillModel.INTENSITY:
             self._intensity_fills(now_ns, report_ns, out)
         self._funding(now_ns, report_ns, out)
@@ -440,6 +447,7 @@ class SymbolVenue:
     ) -> list[VenueReport]:
         """A new order reaches the matching engine."""
         out: list[VenueReport] = []
+        self._ref_mid = self.book.mid() or self.last_mid
         self.stats.orders_placed += 1
         o = SimOrder(
             coid=coid,

@@ -1,0 +1,316 @@
+"""``phoenix backtest``: run, sweep, as2008, capacity (mounted by ``phoenix.cli`` as ``backtest_app``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from phoenix.backtest.run import RunSpec
+from phoenix.config import load_config
+from phoenix.errors import ConfigError
+
+backtest_app = typer.Typer(
+    help="Backtest the live trading core on recorded data (queue, latency and intensity fill models).",
+    invoke_without_command=True,
+    no_args_is_help=False,
+    pretty_exceptions_enable=False,
+)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Phoenix YAML config (same as live).")]
+DataOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--data", "-d", help="Data file (recording .dat.gz, mid CSV, Tardis CSV, Parquet); repeatable."
+    ),
+]
+SymbolOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--symbol", "-s", help="Configured symbol the data drives (e.g. replay BTCUSDT as BTCUSDC)."
+    ),
+]
+FillOpt = Annotated[
+    str,
+    typer.Option(
+        "--fill-model", help="auto | queue | trade_through | intensity (auto: intensity for mid-only data)."
+    ),
+]
+QueueOpt = Annotated[
+    str,
+    typer.Option(
+        "--queue-model", help="risk_averse | prob_log | prob_log2 | prob_power2 | prob_power3 | ..."
+    ),
+]
+LatencyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--latency", help="MS, FEED,ENTRY,RESPONSE (each MS or file:PATH), or file:PATH. Default 5,25,25."
+    ),
+]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Output directory.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="RNG seed (same seed ⇒ same result).")]
+CapitalOpt = Annotated[
+    float | None, typer.Option("--capital", help="Starting wallet USDC (default global.sim.balance_usdc).")
+]
+AOpt = Annotated[float, typer.Option("--intensity-a", help="Intensity model A (fills/s at the mid).")]
+KOpt = Annotated[
+    float, typer.Option("--intensity-k", help="Intensity model k (per bp of distance from the mid).")
+]
+StrategyOpt = Annotated[
+    str | None, typer.Option("--strategy", help="Strategy override (asmm, avellaneda_stoikov).")
+]
+FundingOpt = Annotated[
+    float | None, typer.Option("--funding-rate", help="Fixed funding rate per 8 h (default: recorded).")
+]
+MaxEventsOpt = Annotated[int | None, typer.Option("--max-events", help="Stop after this many data events.")]
+ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar.")]
+
+
+def _config_data(path: Path) -> dict[str, Any]:
+    try:
+        cfg = load_config(path)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    return cfg.model_dump(mode="json", by_alias=True)
+
+
+def _spec(
+    config: Path,
+    data: list[Path],
+    symbol: str | None,
+    fill_model: str,
+    queue_model: str,
+    latency: str | None,
+    out: Path | None,
+    seed: int,
+    capital: float | None,
+    intensity_a: float,
+    intensity_k: float,
+    strategy: str | None,
+    funding_rate: float | None,
+    max_events: int | None,
+    progress: bool,
+) -> RunSpec:
+    return RunSpec(
+        config=_config_data(config),
+        data=tuple(str(p) for p in data),
+        symbol=symbol,
+        fill_model=fill_model,
+        queue_model=queue_model,
+        latency=latency,
+        out_dir=str(out) if out else None,
+        seed=seed,
+        wallet_usdc=capital,
+        intensity_a_per_s=intensity_a,
+        intensity_k=intensity_k,
+        strategy=strategy,
+        funding_rate=funding_rate,
+        max_events=max_events,
+        progress=progress,
+    )
+
+
+def _run(spec: RunSpec) -> None:
+    from phoenix.backtest.run import execute
+
+    try:
+        result = execute(spec)
+    except (ValueError, FileNotFoundError, KeyError) as exc:
+        typer.echo(f"backtest: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(result.summary, indent=2))
+    if spec.out_dir:
+        typer.echo(f"wrote {spec.out_dir}/summary.json, report.html, ledger.sqlite3")
+
+
+@backtest_app.callback()
+def _default(
+    ctx: typer.Context,
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+    symbol: SymbolOpt = None,
+    fill_model: FillOpt = "auto",
+    queue_model: QueueOpt = "prob_log",
+    latency: LatencyOpt = None,
+    out: OutOpt = None,
+    seed: SeedOpt = 1,
+    capital: CapitalOpt = None,
+    intensity_a: AOpt = 1.0,
+    intensity_k: KOpt = 0.3,
+    strategy: StrategyOpt = None,
+    funding_rate: FundingOpt = None,
+    max_events: MaxEventsOpt = None,
+    progress: ProgressOpt = True,
+) -> None:
+    """Backtest the live trading core; ``phoenix backtest --config F --data D --out DIR`` = ``run``."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if config is None or not data:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0 if config is None and not data else 2)
+    _run(
+        _spec(
+            config, data, symbol, fill_model, queue_model, latency, out, seed, capital, intensity_a,
+            intensity_k, strategy, funding_rate, max_events, progress,
+        )
+    )  # fmt: skip
+
+
+@backtest_app.command("run")
+def run_cmd(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Phoenix YAML config (same as live).")],
+    data: Annotated[list[Path], typer.Option("--data", "-d", help="Data file; repeatable.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")],
+    symbol: SymbolOpt = None,
+    fill_model: FillOpt = "auto",
+    queue_model: QueueOpt = "prob_log",
+    latency: LatencyOpt = None,
+    seed: SeedOpt = 1,
+    capital: CapitalOpt = None,
+    intensity_a: AOpt = 1.0,
+    intensity_k: KOpt = 0.3,
+    strategy: StrategyOpt = None,
+    funding_rate: FundingOpt = None,
+    max_events: MaxEventsOpt = None,
+    progress: ProgressOpt = True,
+) -> None:
+    """Run one backtest: writes summary.json, report.html and ledger.sqlite3 into --out."""
+    _run(
+        _spec(
+            config, data, symbol, fill_model, queue_model, latency, out, seed, capital, intensity_a,
+            intensity_k, strategy, funding_rate, max_events, progress,
+        )
+    )  # fmt: skip
+
+
+@backtest_app.command("sweep")
+def sweep_cmd(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Base config.")],
+    data: Annotated[
+        list[Path], typer.Option("--data", "-d", help="Data file; repeatable (each is a sweep axis).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output directory (sweep.csv, sweep.json, run_*/).")
+    ],
+    grid: Annotated[
+        list[str],
+        typer.Option(
+            "--grid",
+            "-g",
+            help="KEY=V1,V2 (repeatable). KEY: a run option (queue_model, latency, seed, fill_model...) or a "
+            "config path (global.quote_interval_ms, symbols.ETHUSDC.min_spread).",
+        ),
+    ],
+    symbol: SymbolOpt = None,
+    fill_model: FillOpt = "auto",
+    queue_model: QueueOpt = "prob_log",
+    latency: LatencyOpt = None,
+    seed: SeedOpt = 1,
+    capital: CapitalOpt = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Parallel workers (default: CPU count).")
+    ] = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor", help="process | thread | module:factory (returns a concurrent.futures.Executor)."
+        ),
+    ] = "process",
+    reports: Annotated[
+        bool, typer.Option("--reports/--no-reports", help="Write report.html per run.")
+    ] = False,
+    combined: Annotated[
+        bool, typer.Option("--combined", help="Run all data files together instead of one axis.")
+    ] = False,
+) -> None:
+    """Run a parameter grid × data files on a process pool (or any Executor)."""
+    from phoenix.backtest.sweep import expand, make_executor, parse_grid, run_sweep, write_results
+
+    base = RunSpec(
+        config=_config_data(config),
+        data=tuple(str(p) for p in data),
+        symbol=symbol,
+        fill_model=fill_model,
+        queue_model=queue_model,
+        latency=latency,
+        seed=seed,
+        wallet_usdc=capital,
+        report=reports,
+        ledger=False,
+    )
+    try:
+        specs = expand(base, parse_grid(grid), per_file=not combined, out_dir=str(out))
+        ex = make_executor(executor, workers)
+    except ValueError as exc:
+        typer.echo(f"sweep: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"sweep: {len(specs)} runs on {executor}")
+    try:
+        rows = run_sweep(specs, ex, on_result=lambda r: typer.echo(f"  run {r['run']}: pnl={r['pnl']:.4f}"))
+    finally:
+        ex.shutdown(wait=True)
+    write_results(rows, out)
+    typer.echo(f"wrote {out}/sweep.csv and sweep.json")
+
+
+@backtest_app.command("as2008")
+def as2008_cmd(
+    paths: Annotated[int, typer.Option("--paths", help="Monte-Carlo paths per γ (paper: 1000).")] = 1000,
+    seed: SeedOpt = 1,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write γ → strategy → stats JSON here.")
+    ] = None,
+) -> None:
+    """Reproduce Avellaneda & Stoikov (2008) Tables 1-3 and print them next to the published numbers."""
+    from phoenix.backtest.as2008 import format_table, reproduce, to_json
+
+    results = reproduce(paths=paths, seed=seed)
+    typer.echo(format_table(results))
+    if json_out is not None:
+        json_out.write_text(json.dumps(to_json(results), indent=2) + "\n")
+        typer.echo(f"wrote {json_out}")
+
+
+@backtest_app.command("capacity")
+def capacity_cmd(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Config whose sizes belong to --capital.")],
+    data: Annotated[list[Path], typer.Option("--data", "-d", help="Data file; repeatable.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (capacity.json, capacity.png).")],
+    capitals: Annotated[
+        str, typer.Option("--capitals", help="Comma-separated capitals in USDC.")
+    ] = "1e3,1e4,1e5,1e6,1e7",
+    symbol: SymbolOpt = None,
+    fill_model: FillOpt = "auto",
+    queue_model: QueueOpt = "prob_log",
+    latency: LatencyOpt = None,
+    seed: SeedOpt = 1,
+    capital: CapitalOpt = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Parallel workers.")] = None,
+) -> None:
+    """Return vs capital (1 k … 10 M USDC) with sizes scaled and the impact model on."""
+    from phoenix.backtest.capacity import format_capacity, run_capacity
+
+    base = RunSpec(
+        config=_config_data(config),
+        data=tuple(str(p) for p in data),
+        symbol=symbol,
+        fill_model=fill_model,
+        queue_model=queue_model,
+        latency=latency,
+        seed=seed,
+        wallet_usdc=capital,
+        report=False,
+        ledger=False,
+    )
+    try:
+        caps = [float(c) for c in capitals.split(",") if c.strip()]
+        rows = run_capacity(base, caps, workers=workers, out_dir=out)
+    except ValueError as exc:
+        typer.echo(f"capacity: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(format_capacity(rows))
+    typer.echo(f"wrote {out}/capacity.json and capacity.png")
