@@ -64,25 +64,33 @@ def finish_quotes(
         half_spread_bps: Informational, copied to the result.
         pinning_side: Informational, copied to the result.
     """
-    inv_tick = 1.0 / filters.tick
-    inv_step = 1.0 / filters.step
+    c = _constants(filters)
+    bid_cap, ask_floor = _limits(best_bid_ticks, best_ask_ticks, mark_price, c)
+    inv_tick, inv_step = c[6], c[7]
     floor = math.floor
     ceil = math.ceil
-    bid_items = [(floor(p * inv_tick + _EPS), floor(q * inv_step + _EPS), layer) for p, q, layer in bids]
-    ask_items = [(ceil(p * inv_tick - _EPS), floor(q * inv_step + _EPS), layer) for p, q, layer in asks]
-    return _finish(
-        symbol,
-        ts_ns,
-        bid_items,
-        ask_items,
-        filters,
-        best_bid_ticks,
-        best_ask_ticks,
-        mark_price,
-        bump_to_min,
-        reservation_price,
-        half_spread_bps,
-        pinning_side,
+    keyed_bids: list[tuple[int, int, int]] = []
+    add = keyed_bids.append
+    for p, q, layer in bids:
+        steps = floor(q * inv_step + _EPS)
+        if steps > 0:
+            t = floor(p * inv_tick + _EPS)
+            add((-(t if t < bid_cap else bid_cap), layer, steps))
+    keyed_asks: list[tuple[int, int, int]] = []
+    add = keyed_asks.append
+    for p, q, layer in asks:
+        steps = floor(q * inv_step + _EPS)
+        if steps > 0:
+            t = ceil(p * inv_tick - _EPS)
+            add((t if t > ask_floor else ask_floor, layer, steps))
+    return QuoteSet(
+        symbol=symbol,
+        ts_ns=ts_ns,
+        bids=_emit_bids(keyed_bids, c, bump_to_min),
+        asks=_emit_asks(keyed_asks, c, bump_to_min),
+        reservation_price=reservation_price,
+        half_spread_bps=half_spread_bps,
+        pinning_side=pinning_side,
     )
 
 
@@ -100,142 +108,164 @@ def refinish(
     Same rules as ``finish_quotes``; prices and sizes are already integers so step 1 is exact. Risk must
     keep ``bump_to_min=False``: a trimmed layer that fell below the minimum is dropped, never enlarged.
     """
-    bid_items = [(q.price_ticks, q.qty_steps, q.layer) for q in quotes.bids]
-    ask_items = [(q.price_ticks, q.qty_steps, q.layer) for q in quotes.asks]
-    return _finish(
-        quotes.symbol,
-        quotes.ts_ns,
-        bid_items,
-        ask_items,
-        filters,
-        best_bid_ticks,
-        best_ask_ticks,
-        mark_price,
-        bump_to_min,
-        quotes.reservation_price,
-        quotes.half_spread_bps,
-        quotes.pinning_side,
-    )
-
-
-def _finish(
-    symbol: str,
-    ts_ns: int,
-    bid_items: list[tuple[int, int, int]],
-    ask_items: list[tuple[int, int, int]],
-    filters: SymbolFilters,
-    best_bid: int | None,
-    best_ask: int | None,
-    mark_price: float | None,
-    bump: bool,
-    reservation_price: float,
-    half_spread_bps: float,
-    pinning_side: Side | None,
-) -> QuoteSet:
-    # highest allowed bid / lowest allowed ask
-    bid_cap: int | None = best_bid
-    if best_ask is not None and (bid_cap is None or bid_cap >= best_ask):
-        bid_cap = best_ask - 1
-    ask_floor: int | None = best_ask
-    if best_bid is not None and (ask_floor is None or ask_floor <= best_bid):
-        ask_floor = best_bid + 1
-    if mark_price is not None and mark_price > 0.0:
-        band_hi = math.floor(mark_price * float(filters.percent_up) / filters.tick + _EPS)
-        band_lo = math.ceil(mark_price * float(filters.percent_down) / filters.tick - _EPS)
-        bid_cap = band_hi if bid_cap is None else min(bid_cap, band_hi)
-        ask_floor = band_lo if ask_floor is None else max(ask_floor, band_lo)
-    bids = _side(Side.BUY, bid_items, bid_cap, filters, bump)
-    asks = _side(Side.SELL, ask_items, ask_floor, filters, bump)
+    c = _constants(filters)
+    bid_cap, ask_floor = _limits(best_bid_ticks, best_ask_ticks, mark_price, c)
+    keyed_bids = [
+        (-(q.price_ticks if q.price_ticks < bid_cap else bid_cap), q.layer, q.qty_steps)
+        for q in quotes.bids
+        if q.qty_steps > 0
+    ]
+    keyed_asks = [
+        (q.price_ticks if q.price_ticks > ask_floor else ask_floor, q.layer, q.qty_steps)
+        for q in quotes.asks
+        if q.qty_steps > 0
+    ]
     return QuoteSet(
-        symbol=symbol,
-        ts_ns=ts_ns,
-        bids=bids,
-        asks=asks,
-        reservation_price=reservation_price,
-        half_spread_bps=half_spread_bps,
-        pinning_side=pinning_side,
+        symbol=quotes.symbol,
+        ts_ns=quotes.ts_ns,
+        bids=_emit_bids(keyed_bids, c, bump_to_min),
+        asks=_emit_asks(keyed_asks, c, bump_to_min),
+        reservation_price=quotes.reservation_price,
+        half_spread_bps=quotes.half_spread_bps,
+        pinning_side=quotes.pinning_side,
     )
 
+
+# --------------------------------------------------------------------------- internals (hot path)
 
 _BIG = 1 << 62
+# per-filters constants: (filters, min-notional steps numerator, min qty steps, max steps, percent up,
+# percent down, 1/tick, 1/step, tick)
+_Constants = tuple[SymbolFilters, float, int, int, float, float, float, float, float]
+_CONSTANTS: dict[int, _Constants] = {}
+
+
+def _constants(filters: SymbolFilters) -> _Constants:
+    entry = _CONSTANTS.get(id(filters))
+    if entry is None or entry[0] is not filters:
+        if len(_CONSTANTS) > 4096:
+            _CONSTANTS.clear()
+        entry = (
+            filters,
+            filters.min_notional_usdc / (filters.tick * filters.step),  # min steps at p = ceil(this / p)
+            filters.min_qty_steps,
+            filters.qty_to_steps(float(filters.max_qty)),
+            float(filters.percent_up),
+            float(filters.percent_down),
+            1.0 / filters.tick,
+            1.0 / filters.step,
+            filters.tick,
+        )
+        _CONSTANTS[id(filters)] = entry
+    return entry
+
+
+def _limits(
+    best_bid: int | None, best_ask: int | None, mark_price: float | None, c: _Constants
+) -> tuple[int, int]:
+    # highest allowed bid / lowest allowed ask (±_BIG when unbounded)
+    bid_cap = _BIG if best_bid is None else best_bid
+    if best_ask is not None and bid_cap >= best_ask:
+        bid_cap = best_ask - 1
+    ask_floor = -_BIG if best_ask is None else best_ask
+    if best_bid is not None and ask_floor <= best_bid:
+        ask_floor = best_bid + 1
+    if mark_price is not None and mark_price > 0.0:
+        _, _, _, _, percent_up, percent_down, inv_tick, _, _ = c
+        band_hi = math.floor(mark_price * percent_up * inv_tick + _EPS)
+        band_lo = math.ceil(mark_price * percent_down * inv_tick - _EPS)
+        if band_hi < bid_cap:
+            bid_cap = band_hi
+        if band_lo > ask_floor:
+            ask_floor = band_lo
+    return bid_cap, ask_floor
+
+
 _NEW = object.__new__
-if tuple(Quote.__dataclass_fields__) == ("side", "price_ticks", "qty_steps", "layer"):
-    # hot path: fill the four slots directly (~2× faster than the frozen dataclass __init__)
-    _SET_SIDE = vars(Quote)["side"].__set__
-    _SET_PRICE = vars(Quote)["price_ticks"].__set__
-    _SET_QTY = vars(Quote)["qty_steps"].__set__
-    _SET_LAYER = vars(Quote)["layer"].__set__
-
-    def _quote(side: Side, price_ticks: int, qty_steps: int, layer: int) -> Quote:
-        q: Quote = _NEW(Quote)
-        _SET_SIDE(q, side)
-        _SET_PRICE(q, price_ticks)
-        _SET_QTY(q, qty_steps)
-        _SET_LAYER(q, layer)
-        return q
-
-else:  # pragma: no cover - Quote gained fields: use its constructor
-
-    def _quote(side: Side, price_ticks: int, qty_steps: int, layer: int) -> Quote:
-        return Quote(side=side, price_ticks=price_ticks, qty_steps=qty_steps, layer=layer)
+_FAST_QUOTE = tuple(Quote.__dataclass_fields__) == ("side", "price_ticks", "qty_steps", "layer")
+_SET_SIDE = vars(Quote)["side"].__set__
+_SET_PRICE = vars(Quote)["price_ticks"].__set__
+_SET_QTY = vars(Quote)["qty_steps"].__set__
+_SET_LAYER = vars(Quote)["layer"].__set__
 
 
-def _side(
-    side: Side, items: list[tuple[int, int, int]], limit: int | None, filters: SymbolFilters, bump: bool
-) -> tuple[Quote, ...]:
-    if not items:
-        return ()
-    tick_step = filters.tick * filters.step
-    need_k = filters.min_notional_usdc / tick_step  # min steps at price p: ceil(need_k / p)
-    min_qty_steps = filters.min_qty_steps
-    max_steps = filters.qty_to_steps(float(filters.max_qty))
+def _make_quote(side: Side, price_ticks: int, qty_steps: int, layer: int) -> Quote:
+    # the slow path, used only if Quote ever gains fields the fast path does not fill
+    return Quote(side=side, price_ticks=price_ticks, qty_steps=qty_steps, layer=layer)
+
+
+def _emit_bids(keyed: list[tuple[int, int, int]], c: _Constants, bump: bool) -> tuple[Quote, ...]:
+    # keyed: (−clamped price, layer, steps); sorting orders from the touch outwards, ties by layer
+    keyed.sort()
+    _, need_k, min_qty_steps, max_steps, _, _, _, _, _ = c
     ceil = math.ceil
-    quote = _quote
+    buy = Side.BUY
+    fast, make, new, quote_cls = _FAST_QUOTE, _make_quote, _NEW, Quote
+    set_side, set_price, set_qty, set_layer = _SET_SIDE, _SET_PRICE, _SET_QTY, _SET_LAYER
     out: list[Quote] = []
-    # clamp first, then order from the touch outwards (ties: lower layer index nearer the touch)
-    if side is Side.BUY:
-        cap = _BIG if limit is None else limit
-        keyed = [(-(p if p < cap else cap), layer, s) for p, s, layer in items if s > 0]
-        keyed.sort()
-        prev = _BIG
-        for neg_price, layer, steps in keyed:
-            price = -neg_price
-            if price >= prev:
-                price = prev - 1
-            if price < 1:
-                break  # every later bid would be lower still
-            need = ceil(need_k / price - _EPS)
-            if need < min_qty_steps:
-                need = min_qty_steps
-            if steps < need:
-                if not bump:
-                    continue
-                steps = need
-            if steps > max_steps:
-                if max_steps < need:
-                    continue
-                steps = max_steps
-            out.append(quote(side, price, steps, layer))
-            prev = price
-    else:
-        floor_ = -_BIG if limit is None else limit
-        keyed = [(p if p > floor_ else floor_, layer, s) for p, s, layer in items if s > 0]
-        keyed.sort()
-        prev = -_BIG
-        for price, layer, steps in keyed:
-            if price <= prev:
-                price = prev + 1
-            need = ceil(need_k / price - _EPS)
-            if need < min_qty_steps:
-                need = min_qty_steps
-            if steps < need:
-                if not bump:
-                    continue
-                steps = need
-            if steps > max_steps:
-                if max_steps < need:
-                    continue
-                steps = max_steps
-            out.append(quote(side, price, steps, layer))
-            prev = price
+    prev = _BIG
+    for neg_price, layer, steps in keyed:
+        price = -neg_price
+        if price >= prev:
+            price = prev - 1
+        if price < 1:
+            break  # every later bid would be lower still
+        need = ceil(need_k / price - _EPS)
+        if need < min_qty_steps:
+            need = min_qty_steps
+        if steps < need:
+            if not bump:
+                continue
+            steps = need
+        if steps > max_steps:
+            if max_steps < need:
+                continue
+            steps = max_steps
+        if fast:
+            q = new(quote_cls)  # fill the slots directly, ~2x faster than the frozen __init__
+            set_side(q, buy)
+            set_price(q, price)
+            set_qty(q, steps)
+            set_layer(q, layer)
+        else:  # pragma: no cover
+            q = make(buy, price, steps, layer)
+        out.append(q)
+        prev = price
+    return tuple(out)
+
+
+def _emit_asks(keyed: list[tuple[int, int, int]], c: _Constants, bump: bool) -> tuple[Quote, ...]:
+    # keyed: (clamped price, layer, steps)
+    keyed.sort()
+    _, need_k, min_qty_steps, max_steps, _, _, _, _, _ = c
+    ceil = math.ceil
+    sell = Side.SELL
+    fast, make, new, quote_cls = _FAST_QUOTE, _make_quote, _NEW, Quote
+    set_side, set_price, set_qty, set_layer = _SET_SIDE, _SET_PRICE, _SET_QTY, _SET_LAYER
+    out: list[Quote] = []
+    prev = -_BIG
+    for price, layer, steps in keyed:
+        if price <= prev:
+            price = prev + 1
+        need = ceil(need_k / price - _EPS)
+        if need < min_qty_steps:
+            need = min_qty_steps
+        if steps < need:
+            if not bump:
+                continue
+            steps = need
+        if steps > max_steps:
+            if max_steps < need:
+                continue
+            steps = max_steps
+        if fast:
+            q = new(quote_cls)  # fill the slots directly, ~2x faster than the frozen __init__
+            set_side(q, sell)
+            set_price(q, price)
+            set_qty(q, steps)
+            set_layer(q, layer)
+        else:  # pragma: no cover
+            q = make(sell, price, steps, layer)
+        out.append(q)
+        prev = price
     return tuple(out)
