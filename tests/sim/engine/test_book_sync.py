@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
 from phoenix.core.types import OrderType, Side, TimeInForce
 from phoenix.exchange.sim.engine import SimExchange
+from phoenix.exchange.sim.feeds import RecordedFeed
 from phoenix.exchange.sim.sim_types import (
     AccountId,
     BookTickerPublished,
@@ -232,3 +234,21 @@ def test_update_ids_chain_and_match_depth() -> None:
                 assert ev.last_id >= ev.first_id
                 prev = ev.last_id
         assert market.ex.depth(SYM, 1).last_update_id == prev
+
+
+def test_sync_client_follows_the_real_recording_replayed_through_the_engine(btcusdt_recording: Path) -> None:
+    filters = default_filters(["BTCUSDC"])
+    ex = SimExchange(filters)
+    client = SyncClient()
+    for n, ev in enumerate(RecordedFeed(btcusdt_recording, filters["BTCUSDC"])):
+        for out in ex.apply_feed_event(ev):
+            if isinstance(out, DepthDiffPublished):
+                client.on_diff(out)
+        if n == 500:
+            snap = ex.depth("BTCUSDC", 1000)  # a 1000-level window, like a real client's snapshot
+            client.on_snapshot(snap.last_update_id, snap.bids, snap.asks)
+    engine = ex.depth("BTCUSDC", 1000)
+    bids, asks = client.book()
+    assert client.last_u == engine.last_update_id
+    assert bids[:50] == engine.bids[:50] and asks[:50] == engine.asks[:50]  # far edge: outside the window
+    assert (bids[0][0], asks[0][0]) == (281_551, 281_552)
