@@ -147,3 +147,18 @@ def test_stale_funding_time_from_the_feed_does_not_settle_twice(venue: Venue) ->
     assert [e for e in second if isinstance(e, AccountUpdatePublished)] == []
     assert len(venue.ex.funding_history(SYM)) == 1
     assert venue.ex.market(SYM).next_funding_ms == funding_ms + FUNDING_INTERVAL_MS
+
+
+def test_timer_events_survive_a_rejected_call(venue: Venue) -> None:
+    mine, _ = venue.place(Side.BUY, BID0 - 1, 100)
+    venue.ex.set_countdown_cancel_all(venue.a, SYM, 1_000, T0 + 100)
+    with pytest.raises(SimError):
+        venue.place(
+            Side.BUY, ASK0, 100, tif=TimeInForce.GTX, now_ms=T0 + 2_000
+        )  # fires the timer, then -5022
+    assert venue.order(mine).status is SimOrderStatus.CANCELED
+    events = venue.ex.advance(T0 + 2_001)
+    assert [e.order.order_id for e in order_updates(events) if e.exec_type is ExecType.CANCELED] == [
+        mine.order_id
+    ]
+    assert venue.ex.advance(T0 + 2_002) == []

@@ -166,6 +166,7 @@ class SimExchange:
         self._next_order_id = _FIRST_ORDER_ID
         self._next_tran_id = 1
         self._next_timer_ms = _NO_TIMER
+        self._pending: list[SimEvent] = []  # timer events not yet returned (a call raised after them)
 
     # ------------------------------------------------------------------ accounts
 
@@ -216,7 +217,7 @@ class SimExchange:
         m = self._market(symbol)
         events: list[SimEvent] = []
         if now_ms >= self._next_timer_ms:
-            self._run_timers(now_ms, events)
+            self._run_timers(now_ms, self._pending)
         book = m.book
         book.clear_market()
         book.apply_levels(BID, bids)
@@ -225,14 +226,14 @@ class SimExchange:
         m.time_ms = now_ms
         self._fill_crossed(m, now_ms, events)
         self._finish(m, now_ms, events)
-        return events
+        return self._done(events)
 
     def apply_market_delta(self, symbol: str, bids: Levels, asks: Levels, now_ms: int) -> list[SimEvent]:
         """Set market levels to absolute quantities (qty 0 removes); fills own orders the market crosses."""
         m = self._market(symbol)
         events: list[SimEvent] = []
         if now_ms >= self._next_timer_ms:
-            self._run_timers(now_ms, events)
+            self._run_timers(now_ms, self._pending)
         book = m.book
         if bids:
             book.apply_levels(BID, bids)
@@ -242,7 +243,7 @@ class SimExchange:
         if book.own_steps[BID] or book.own_steps[ASK]:
             self._fill_crossed(m, now_ms, events)
         self._finish(m, now_ms, events)
-        return events
+        return self._done(events)
 
     def apply_market_trade(
         self, symbol: str, price_ticks: int, qty: float, aggressor: Side, now_ms: int
@@ -256,7 +257,7 @@ class SimExchange:
         m = self._market(symbol)
         events: list[SimEvent] = []
         if now_ms >= self._next_timer_ms:
-            self._run_timers(now_ms, events)
+            self._run_timers(now_ms, self._pending)
         m.time_ms = now_ms
         trade_id = m.next_trade_id
         m.next_trade_id += 1
@@ -279,10 +280,10 @@ class SimExchange:
         book = m.book
         si = BID if buyer_is_maker else ASK
         if not book.own_steps[si]:
-            return events
+            return self._done(events)
         orders = book.own_orders_crossed(si, price_ticks)
         if not orders:
-            return events
+            return self._done(events)
         step = m.step
         left = qty
         eaten = 0.0
@@ -310,7 +311,7 @@ class SimExchange:
             for o in book.own[si].get(price_ticks, ()):
                 o.queue_ahead = o.queue_ahead - eaten if o.queue_ahead > eaten else 0.0
         self._finish(m, now_ms, events)
-        return events
+        return self._done(events)
 
     def apply_mark_price(
         self,
@@ -328,7 +329,7 @@ class SimExchange:
         m = self._market(symbol)
         events: list[SimEvent] = []
         if now_ms >= self._next_timer_ms:
-            self._run_timers(now_ms, events)
+            self._run_timers(now_ms, self._pending)
         m.mark_price = mark_price
         m.index_price = index_price if index_price is not None else mark_price
         m.funding_rate = funding_rate
@@ -350,7 +351,7 @@ class SimExchange:
                     event_ms=now_ms,
                 )
             )
-        return events
+        return self._done(events)
 
     def apply_feed_event(self, event: object) -> list[SimEvent]:
         """Dispatch one ``feeds.FeedEvent`` (snapshot, delta, trade, mark price) at its own time."""
@@ -377,8 +378,8 @@ class SimExchange:
         """Run timers up to ``now_ms``: countdownCancelAll expiries and funding settlements (every 8 h)."""
         events: list[SimEvent] = []
         if now_ms >= self._next_timer_ms:
-            self._run_timers(now_ms, events)
-        return events
+            self._run_timers(now_ms, self._pending)
+        return self._done(events)
 
     # ------------------------------------------------------------------ trading
 
@@ -395,7 +396,7 @@ class SimExchange:
         m = self._market(req.symbol)
         events: list[SimEvent] = []
         if now_ms >= self._next_timer_ms:
-            self._run_timers(now_ms, events)
+            self._run_timers(now_ms, self._pending)
         spec = m.spec
         book = m.book
         is_market = req.order_type is OrderType.MARKET
@@ -504,7 +505,7 @@ class SimExchange:
                 )
                 self._close(m, order, status, ExecType.EXPIRED, reason, now_ms, events)
         self._finish(m, now_ms, events)
-        return order.view(m.tick, m.step), events
+        return order.view(m.tick, m.step), self._done(events)
 
     def modify_order(
         self,
@@ -528,7 +529,7 @@ class SimExchange:
         m = self._market(symbol)
         events: list[SimEvent] = []
         if now_ms >= self._next_timer_ms:
-            self._run_timers(now_ms, events)
+            self._run_timers(now_ms, self._pending)
         order = self._find(acct, symbol, order_id, client_order_id)
         if order is None or not order.status.is_open:
             raise SimError(-2013, "Order does not exist.")
@@ -563,7 +564,7 @@ class SimExchange:
         if qty_steps <= order.executed_steps:
             self._close(m, order, SimOrderStatus.CANCELED, ExecType.CANCELED, 0, now_ms, events)
             self._finish(m, now_ms, events)
-            return order.view(m.tick, m.step), events
+            return order.view(m.tick, m.step), self._done(events)
         rsi = 1 - order.side_idx
         best_opp = book.best(rsi)
         crosses = best_opp is not None and (
@@ -572,7 +573,7 @@ class SimExchange:
         if crosses and order.time_in_force is TimeInForce.GTX:
             self._close(m, order, SimOrderStatus.CANCELED, ExecType.CANCELED, 0, now_ms, events)
             self._finish(m, now_ms, events)
-            return order.view(m.tick, m.step), events
+            return order.view(m.tick, m.step), self._done(events)
         # re-queue at the back with the new values
         if order.resting:
             book.remove_own(order)
@@ -599,7 +600,7 @@ class SimExchange:
                     m, order, status, ExecType.EXPIRED, reason or ExpiryReason.IOC_REMAINDER, now_ms, events
                 )
         self._finish(m, now_ms, events)
-        return order.view(m.tick, m.step), events
+        return order.view(m.tick, m.step), self._done(events)
 
     def cancel_order(
         self,
@@ -615,13 +616,13 @@ class SimExchange:
         m = self._market(symbol)
         events: list[SimEvent] = []
         if now_ms >= self._next_timer_ms:
-            self._run_timers(now_ms, events)
+            self._run_timers(now_ms, self._pending)
         order = self._find(acct, symbol, order_id, client_order_id)
         if order is None or not order.status.is_open:
             raise SimError(-2011, "Unknown order sent.")
         self._close(m, order, SimOrderStatus.CANCELED, ExecType.CANCELED, 0, now_ms, events)
         self._finish(m, now_ms, events)
-        return order.view(m.tick, m.step), events
+        return order.view(m.tick, m.step), self._done(events)
 
     def cancel_all(self, account: AccountId, symbol: str, now_ms: int) -> list[SimEvent]:
         """Cancel every open order of the account on ``symbol``."""
@@ -629,9 +630,9 @@ class SimExchange:
         m = self._market(symbol)
         events: list[SimEvent] = []
         if now_ms >= self._next_timer_ms:
-            self._run_timers(now_ms, events)
+            self._run_timers(now_ms, self._pending)
         self._cancel_all(acct, m, now_ms, events)
-        return events
+        return self._done(events)
 
     def set_countdown_cancel_all(
         self, account: AccountId, symbol: str, countdown_ms: int, now_ms: int
@@ -788,6 +789,13 @@ class SimExchange:
         return list(self._market(symbol).funding)
 
     # ------------------------------------------------------------------ internals: lookup
+
+    def _done(self, events: list[SimEvent]) -> list[SimEvent]:
+        # timer events run at the start of a call lead its result (kept across a call that raised)
+        if self._pending:
+            events[:0] = self._pending
+            self._pending = []
+        return events
 
     def _market(self, symbol: str) -> _Market:
         m = self._markets.get(symbol)
