@@ -10,7 +10,8 @@ API NOTES FOR SIM-SERVER / BACKTEST (kept backward compatible; changes are liste
 - Wire strings → grid: ``symbols.wire_price_to_ticks`` / ``wire_qty_to_steps`` raise -1111/-4014/-4023.
 - Feeds: ``apply_feed_event(ev)`` dispatches any ``feeds.FeedEvent``.
 - Every mutating call first runs due timers (countdownCancelAll, funding), so their events may lead
-  the returned list; ``advance(now_ms)`` runs them alone (call it every ~10 ms of exchange time).
+  the returned list (if the call then raises, they lead the next call's list); ``advance(now_ms)``
+  runs them alone (call it every ~10 ms of exchange time).
 - Depth diffs: one ``DepthDiffPublished`` per mutating call that changed the published book; the
   update id advances by the number of changed levels. Aggregating diffs into 100 ms frames is the
   server's job (U of the first, u of the last, pu of the first).
