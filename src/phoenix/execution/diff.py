@@ -1,0 +1,150 @@
+"""Diff desired quotes against live orders on the price lattice with tolerance bands.
+
+A live order keeps satisfying a desired quote while its price is within the quote's band
+(``tolerance_ticks``) and its remaining size is within ``qty × (1 ± qty_tolerance)``; a price match with a
+size outside that is amended in place. (Keeping an order a little larger than desired cannot breach a
+limit: execution's exposure gate admitted it when it was sent, and a side above its limit is cut by the
+planner.) Matching is by price, not by layer number, so when the whole ladder slides by one spacing only
+the end layers change: the far
+ladder behaves like a fixed price lattice. What is left over is paired up into modifications (same side,
+one request instead of cancel + place); the rest are cancels and places.
+
+In-flight orders (``PENDING_NEW``, ``PENDING_MODIFY``, ``UNKNOWN``) may satisfy a quote (so nothing is
+sent twice) but are never modified; orders being cancelled never satisfy anything. Non-quote orders
+(grinding) are not touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from phoenix.core.types import OrderStatus, Quote, Side
+from phoenix.execution.orders import ACTIONABLE, LiveOrder, OrderPurpose
+
+S = OrderStatus
+_MATCHABLE = frozenset({S.NEW, S.PARTIALLY_FILLED, S.PENDING_NEW, S.PENDING_MODIFY, S.UNKNOWN})
+
+
+@dataclass(slots=True)
+class DiffPlan:
+    """The minimal changes for one symbol. ``modify`` pairs a live order with its new target quote."""
+
+    keep: list[tuple[Quote, LiveOrder]] = field(default_factory=list)
+    modify: list[tuple[LiveOrder, Quote]] = field(default_factory=list)
+    cancel: list[LiveOrder] = field(default_factory=list)
+    place: list[Quote] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing has to be sent."""
+        return not (self.modify or self.cancel or self.place)
+
+    @property
+    def action_count(self) -> int:
+        """Number of requests the plan needs."""
+        return len(self.modify) + len(self.cancel) + len(self.place)
+
+
+def _qty_ok(remaining: int, wanted: int, qty_tolerance: float) -> bool:
+    slack = wanted * qty_tolerance
+    return wanted - slack <= remaining <= wanted + slack
+
+
+def diff_side(
+    desired: Sequence[Quote],
+    live: Sequence[LiveOrder],
+    tolerance_ticks: Sequence[int],
+    *,
+    qty_tolerance: float = 0.0,
+    use_modify: bool = True,
+    plan: DiffPlan | None = None,
+) -> DiffPlan:
+    """Diff one side. ``desired`` is ordered near → far; ``tolerance_ticks[i]`` is the band of quote i.
+
+    Args:
+        desired: Desired quotes of one side, nearest to the mid first.
+        live: Open orders of the same side (any status; filtered here).
+        tolerance_ticks: Band per desired quote: a live order within it keeps its place.
+        qty_tolerance: Fraction by which a kept order's remaining size may fall short of the quote's.
+        use_modify: Pair leftovers into modifications; otherwise they become cancel + place.
+        plan: Plan to append to (both sides share one).
+    """
+    out = plan if plan is not None else DiffPlan()
+    # depth key: distance-from-the-mid order (bids descend, asks ascend), so near → far is ascending
+    sign = (
+        -1
+        if (desired and desired[0].side is Side.BUY) or (not desired and live and live[0].side is Side.BUY)
+        else 1
+    )
+    candidates = sorted(
+        (
+            o
+            for o in live
+            if o.purpose is OrderPurpose.QUOTE and o.status in _MATCHABLE and not o.cancel_requested
+        ),
+        key=lambda o: sign * o.price_ticks,
+    )
+    leftovers: list[LiveOrder] = []
+    unmatched_desired: list[Quote] = []
+    j = 0
+    n = len(candidates)
+    for q, tol in zip(desired, tolerance_ticks, strict=True):
+        # first-fit, order-preserving: a ladder that slid by less than the band keeps every order, one that
+        # slid further re-aligns by one layer; size is checked after the match, so one order of the wrong
+        # size cannot push the other layers off their matches
+        key = sign * q.price_ticks
+        while j < n and sign * candidates[j].price_ticks < key - tol:
+            leftovers.append(candidates[j])
+            j += 1
+        if j >= n or sign * candidates[j].price_ticks > key + tol:
+            unmatched_desired.append(q)
+            continue
+        order = candidates[j]
+        j += 1
+        if _qty_ok(order.remaining_steps, q.qty_steps, qty_tolerance) or order.status not in ACTIONABLE:
+            out.keep.append((q, order))
+        elif use_modify:
+            out.modify.append((order, q))
+        else:
+            out.cancel.append(order)
+            out.place.append(q)
+    leftovers.extend(candidates[j:])
+    # leftovers satisfy nothing (orders being cancelled need nothing and are not among them)
+    if use_modify and unmatched_desired:
+        modifiable = [o for o in leftovers if o.status in ACTIONABLE and not o.reduce_only]
+        # nearest desired gets the nearest modifiable order (both ordered near → far)
+        side_sign = 1 if (unmatched_desired[0].side is Side.BUY) else -1
+        modifiable.sort(key=lambda o: -side_sign * o.price_ticks)
+        n = min(len(modifiable), len(unmatched_desired))
+        for k in range(n):
+            out.modify.append((modifiable[k], unmatched_desired[k]))
+        used = {id(o) for o in modifiable[:n]}
+        leftovers = [o for o in leftovers if id(o) not in used]
+        unmatched_desired = unmatched_desired[n:]
+    out.cancel.extend(leftovers)
+    out.place.extend(unmatched_desired)
+    return out
+
+
+def diff_quotes(
+    bids: Sequence[Quote],
+    asks: Sequence[Quote],
+    live: Sequence[LiveOrder],
+    bid_tolerance_ticks: Sequence[int],
+    ask_tolerance_ticks: Sequence[int],
+    *,
+    qty_tolerance: float = 0.0,
+    use_modify: bool = True,
+) -> DiffPlan:
+    """Diff a whole ladder (both sides) against the symbol's open orders."""
+    plan = DiffPlan()
+    live_bids = [o for o in live if o.side is Side.BUY]
+    live_asks = [o for o in live if o.side is Side.SELL]
+    diff_side(
+        bids, live_bids, bid_tolerance_ticks, qty_tolerance=qty_tolerance, use_modify=use_modify, plan=plan
+    )
+    diff_side(
+        asks, live_asks, ask_tolerance_ticks, qty_tolerance=qty_tolerance, use_modify=use_modify, plan=plan
+    )
+    return plan

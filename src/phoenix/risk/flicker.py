@@ -1,0 +1,84 @@
+"""Flicker guard: a per-symbol budget of requotes (cancels and amendments) per minute.
+
+A cancel and an amendment both take an order off its queue place, so both count. The window is a sliding
+60 s, so the budget always refills: the guard can slow quoting down but can never freeze it (the Go peer's
+fixed-window counter deadlocked and froze quoting). As usage grows the guard widens the diff tolerance
+and stretches the requote interval; optional requotes beyond the budget are deferred, while cancels that
+risk needs (limits, stale book, halts) are never blocked, only counted.
+
+=============== ============ =================
+budget used     tolerance ×  requote interval ×
+=============== ============ =================
+< 50 %          1            1
+50 – 75 %       2            1
+75 – 90 %       4            2
+≥ 90 %          8            4
+=============== ============ =================
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+_WINDOW_NS = 60 * 1_000_000_000
+_STAGES = ((0.5, 1.0, 1), (0.75, 2.0, 1), (0.9, 4.0, 2))
+_TOP = (8.0, 4)
+
+
+class FlickerGuard:
+    """Sliding one-minute requote budget of one symbol.
+
+    Args:
+        budget_per_min: ``SymbolConfig.cancel_budget_per_min``.
+    """
+
+    __slots__ = ("_events", "_total", "budget_per_min", "total_requotes")
+
+    def __init__(self, budget_per_min: int) -> None:
+        self.budget_per_min = budget_per_min
+        self._events: deque[tuple[int, int]] = deque()
+        self._total = 0
+        self.total_requotes = 0
+
+    def _expire(self, now_ns: int) -> None:
+        events = self._events
+        cutoff = now_ns - _WINDOW_NS
+        while events and events[0][0] <= cutoff:
+            self._total -= events.popleft()[1]
+
+    def used(self, now_ns: int) -> int:
+        """Requotes in the last 60 s."""
+        self._expire(now_ns)
+        return self._total
+
+    def record(self, now_ns: int, count: int) -> None:
+        """Count ``count`` cancels/amendments sent at ``now_ns``."""
+        if count <= 0:
+            return
+        self._expire(now_ns)
+        events = self._events
+        if events and events[-1][0] == now_ns:
+            events[-1] = (now_ns, events[-1][1] + count)
+        else:
+            events.append((now_ns, count))
+        self._total += count
+        self.total_requotes += count
+
+    def allowance(self, now_ns: int) -> int:
+        """Optional requotes that still fit in the budget now."""
+        return max(0, self.budget_per_min - self.used(now_ns))
+
+    def _stage(self, now_ns: int) -> tuple[float, int]:
+        usage = self.used(now_ns) / self.budget_per_min
+        for upper, widen, slow in _STAGES:
+            if usage < upper:
+                return widen, slow
+        return _TOP
+
+    def widen_factor(self, now_ns: int) -> float:
+        """Multiplier for the diff tolerance bands (≥ 1)."""
+        return self._stage(now_ns)[0]
+
+    def interval_factor(self, now_ns: int) -> int:
+        """Multiplier for the requote interval (≥ 1)."""
+        return self._stage(now_ns)[1]
