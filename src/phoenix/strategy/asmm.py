@@ -142,33 +142,23 @@ class AsmmStrategy:
         widen_bid = widen if pin is Side.SELL else 0.0
         widen_ask = widen if pin is Side.BUY else 0.0
 
-        bids: list[Draft] = []
-        asks: list[Draft] = []
-        growth = cfg.near_layer_size_growth
-        g = 1.0
+        n_near = cfg.near_layers
+        growth_powers, far_offsets = _ladder_shape(
+            n_near, cfg.near_layer_size_growth, cfg.far_layers, cfg.far_band_min_pct, cfg.far_band_max_pct
+        )
+        sizes = [int(base * g + 1e-9) * step for g in growth_powers]
         bid0 = r - half - widen_bid
         ask0 = r + half + widen_ask
-        n_near = cfg.near_layers
-        for i in range(n_near):
-            qty = int(base * g + 1e-9) * step
-            off = i * spacing
-            bids.append((bid0 - off, qty, i))
-            asks.append((ask0 + off, qty, i))
-            g *= growth
+        bids: list[Draft] = [(bid0 - i * spacing, sizes[i], i) for i in range(n_near)]
+        asks: list[Draft] = [(ask0 + i * spacing, sizes[i], i) for i in range(n_near)]
         if pin is Side.SELL:
             asks[0] = (ba * tick, pin_steps * step, 0)
         elif pin is Side.BUY:
             bids[0] = (bb * tick, pin_steps * step, 0)
-
-        n_far = cfg.far_layers
-        if n_far:
-            lo = cfg.far_band_min_pct * 0.01
-            d = (cfg.far_band_max_pct * 0.01 - lo) / (n_far - 1) if n_far > 1 else 0.0
+        if far_offsets:
             far_qty = filters.qty_to_steps(cfg.far_layer_size) * step
-            for j in range(n_far):
-                pct = lo + j * d
-                bids.append((mid * (1.0 - pct), far_qty, n_near + j))
-                asks.append((mid * (1.0 + pct), far_qty, n_near + j))
+            bids += [(mid * (1.0 - pct), far_qty, layer) for layer, pct in far_offsets]
+            asks += [(mid * (1.0 + pct), far_qty, layer) for layer, pct in far_offsets]
 
         mark = state.mark_price
         qs = finish_quotes(
@@ -188,6 +178,25 @@ class AsmmStrategy:
         if pin is not None:
             qs = _enforce_pin_cap(qs, pin, abs(q))
         return qs
+
+
+_SHAPES: dict[tuple[int, float, int, float, float], tuple[list[float], list[tuple[int, float]]]] = {}
+
+
+def _ladder_shape(
+    n_near: int, growth: float, n_far: int, far_min_pct: float, far_max_pct: float
+) -> tuple[list[float], list[tuple[int, float]]]:
+    # growth^i for the near sizes and (layer, fraction of mid) of the far layers, cached per config values
+    key = (n_near, growth, n_far, far_min_pct, far_max_pct)
+    shape = _SHAPES.get(key)
+    if shape is None:
+        if len(_SHAPES) > 1024:
+            _SHAPES.clear()
+        lo = far_min_pct * 0.01
+        d = (far_max_pct * 0.01 - lo) / (n_far - 1) if n_far > 1 else 0.0
+        shape = ([growth**i for i in range(n_near)], [(n_near + j, lo + j * d) for j in range(n_far)])
+        _SHAPES[key] = shape
+    return shape
 
 
 def _enforce_pin_cap(qs: QuoteSet, pin: Side, cap_steps: int) -> QuoteSet:

@@ -69,20 +69,21 @@ def finish_quotes(
     inv_tick, inv_step = c[6], c[7]
     floor = math.floor
     ceil = math.ceil
-    keyed_bids: list[tuple[int, int, int]] = []
-    add = keyed_bids.append
-    for p, q, layer in bids:
-        steps = floor(q * inv_step + _EPS)
-        if steps > 0:
-            t = floor(p * inv_tick + _EPS)
-            add((-(t if t < bid_cap else bid_cap), layer, steps))
-    keyed_asks: list[tuple[int, int, int]] = []
-    add = keyed_asks.append
-    for p, q, layer in asks:
-        steps = floor(q * inv_step + _EPS)
-        if steps > 0:
-            t = ceil(p * inv_tick - _EPS)
-            add((t if t > ask_floor else ask_floor, layer, steps))
+    # (−clamped tick, layer, steps) for bids and (clamped tick, layer, steps) for asks; zero sizes vanish
+    keyed_bids = [
+        (-(t if t < bid_cap else bid_cap), layer, steps)
+        for p, q, layer in bids
+        for steps in (floor(q * inv_step + _EPS),)
+        if steps > 0
+        for t in (floor(p * inv_tick + _EPS),)
+    ]
+    keyed_asks = [
+        (t if t > ask_floor else ask_floor, layer, steps)
+        for p, q, layer in asks
+        for steps in (floor(q * inv_step + _EPS),)
+        if steps > 0
+        for t in (ceil(p * inv_tick - _EPS),)
+    ]
     return QuoteSet(
         symbol=symbol,
         ts_ns=ts_ns,
