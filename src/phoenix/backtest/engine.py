@@ -341,6 +341,13 @@ class BacktestEngine:
             self._last_arrival_ns[sym] = t
             self._push(t, _ARRIVE, action)
 
+    def _idle(self, now_ns: int, idle_ns: int) -> bool:
+        """True when no symbol had data for ``idle_ns`` and nothing is scheduled but timers/samples."""
+        last = max(self._last_feed_ns.values(), default=0)
+        if now_ns - last <= idle_ns:
+            return False
+        return all(kind >= _TIMER for _, _, kind, _ in self._heap)
+
     def _heartbeat(self, now_ns: int) -> None:
         gap_ns = int(self.settings.max_gap_s * NS_PER_S)
         for sym, last in self._last_feed_ns.items():
@@ -474,6 +481,10 @@ class BacktestEngine:
         sample_ns = max(1, s.sample_interval_ms) * NS_PER_MS
         self._push(self.start_ns + timer_ns, _TIMER, None)
         self._push(self.start_ns, _SAMPLE, None)
+        # after this long without data the Trader has failed closed (stale book) and timers change nothing
+        idle_ns = (self.config.global_.stale_book_ms + 2 * timer_ns // NS_PER_MS) * NS_PER_MS + int(
+            s.max_gap_s * NS_PER_S
+        )
         heap = self._heap
         pop = heapq.heappop
         max_events = s.max_events
@@ -511,7 +522,12 @@ class BacktestEngine:
                     if self.heartbeat:
                         self._heartbeat(t)
                     self._handle_decision(self.trader.on_event(TimerFired(ts_ns=t)), t)
-                    self._push(t + timer_ns, _TIMER, None)
+                    nt = t + timer_ns
+                    if nxt is not None and nxt_ns > nt and self._idle(t, idle_ns):
+                        nt += (
+                            (nxt_ns - nt) // timer_ns * timer_ns
+                        )  # data gap: nothing can happen until it ends
+                    self._push(nt, _TIMER, None)
                 else:
                     self._sample(t)
                     self._push(t + sample_ns, _SAMPLE, None)
