@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from phoenix.backtest.engine import BacktestEngine, BacktestSettings
-from phoenix.backtest.latency import EmpiricalLatency, LatencySet
+from phoenix.backtest.latency import LatencySet
 from phoenix.backtest.metrics import SUMMARY_KEYS
 from phoenix.backtest.run import RunSpec, execute
 from phoenix.config import parse_config
