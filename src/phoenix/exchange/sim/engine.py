@@ -21,19 +21,17 @@ from __future__ import annotations
 
 import math
 import re
-from collections import deque
 from collections.abc import Mapping, Sequence
 
 from phoenix.core.types import OrderType, Side, SymbolFilters, TimeInForce
 from phoenix.exchange.sim.account import Account, unrealized_pnl
 from phoenix.exchange.sim.feeds import FeedDelta, FeedMarkPrice, FeedSnapshot, FeedTrade
-from phoenix.exchange.sim.matching import ASK, BID, QTY_EPS, Book, OwnOrder
+from phoenix.exchange.sim.fills import MarketState, Settlement, reduce_cap
+from phoenix.exchange.sim.matching import ASK, BID, QTY_EPS, OwnOrder
 from phoenix.exchange.sim.sim_types import (
     FUNDING_INTERVAL_MS,
     AccountId,
-    AccountUpdatePublished,
     BalanceView,
-    BookTickerPublished,
     DepthView,
     ExecType,
     ExpiryReason,
@@ -43,14 +41,12 @@ from phoenix.exchange.sim.sim_types import (
     MarketView,
     MarkPricePublished,
     OrderRequest,
-    OrderUpdatePublished,
     OrderView,
     PositionView,
     PublicTrade,
     SimError,
     SimEvent,
     SimOrderStatus,
-    StpMode,
     TradePublished,
     UserTrade,
 )
@@ -68,66 +64,6 @@ _MSG_GTX = (
     "The order will not be recorded in the order history"
 )
 _MSG_FOK = "Due to the order could not be filled immediately, the FOK order has been rejected."
-
-
-class _Market:
-    """Per-symbol state: book, mark/funding, last trade, ids."""
-
-    __slots__ = (
-        "book",
-        "filters",
-        "funding",
-        "funding_rate",
-        "index_price",
-        "last_funding_ms",
-        "last_price_ticks",
-        "last_qty",
-        "maker_rate",
-        "mark_price",
-        "next_funding_ms",
-        "next_trade_id",
-        "spec",
-        "step",
-        "symbol",
-        "taker_rate",
-        "tick",
-        "time_ms",
-        "top",
-        "trades",
-    )
-
-    def __init__(self, spec: SimSymbolSpec, fees: FeeSchedule, include_own: bool, queue_model: str) -> None:
-        self.spec = spec
-        self.filters = spec.filters
-        self.symbol = spec.symbol
-        self.tick = spec.filters.tick
-        self.step = spec.filters.step
-        self.book = Book(spec.symbol, self.step, include_own=include_own, queue_model=queue_model)
-        self.maker_rate, self.taker_rate = fees.rates(spec.symbol)
-        self.mark_price = 0.0
-        self.index_price = 0.0
-        self.funding_rate = 0.0
-        self.next_funding_ms = 0
-        self.last_funding_ms = 0
-        self.last_price_ticks: int | None = None
-        self.last_qty = 0.0
-        self.next_trade_id = 1_000_000
-        self.trades: deque[PublicTrade] = deque(maxlen=_RECENT_TRADES)
-        self.funding: list[FundingRecord] = []
-        self.time_ms = 0
-        self.top: tuple[int | None, float, int | None, float] = (None, 0.0, None, 0.0)
-
-    def ref_price(self) -> float:
-        """Mark price, else book mid, else last trade, else 0."""
-        if self.mark_price > 0.0:
-            return self.mark_price
-        bid = self.book.best(BID)
-        ask = self.book.best(ASK)
-        if bid is not None and ask is not None:
-            return (bid + ask) * 0.5 * self.tick
-        if self.last_price_ticks is not None:
-            return self.last_price_ticks * self.tick
-        return 0.0
 
 
 class SimExchange:
@@ -158,14 +94,14 @@ class SimExchange:
         self._fees = fees
         self._default_leverage = leverage
         self._emit = emit_public
-        self._markets: dict[str, _Market] = {}
+        self._markets: dict[str, MarketState] = {}
         for name, flt in filters.items():
             spec = specs[name] if specs is not None and name in specs else spec_for(flt)
-            self._markets[name] = _Market(spec, fees, include_own_orders_in_book, queue_model)
+            self._markets[name] = MarketState(spec, fees, include_own_orders_in_book, queue_model)
         self._accounts: dict[int, Account] = {}
         self._by_key: dict[str, AccountId] = {}
         self._next_order_id = _FIRST_ORDER_ID
-        self._next_tran_id = 1
+        self._fx = Settlement(self._accounts, emit_public)
         self._next_timer_ms = _NO_TIMER
         self._pending: list[SimEvent] = []  # timer events not yet returned (a call raised after them)
 
@@ -225,8 +161,8 @@ class SimExchange:
         book.apply_levels(ASK, asks)
         book.clamp_queues()
         m.time_ms = now_ms
-        self._fill_crossed(m, now_ms, events)
-        self._finish(m, now_ms, events)
+        self._fx.fill_crossed(m, now_ms, events)
+        self._fx.finish(m, now_ms, events)
         return self._done(events)
 
     def apply_market_delta(self, symbol: str, bids: Levels, asks: Levels, now_ms: int) -> list[SimEvent]:
@@ -242,8 +178,8 @@ class SimExchange:
             book.apply_levels(ASK, asks)
         m.time_ms = now_ms
         if book.own_steps[BID] or book.own_steps[ASK]:
-            self._fill_crossed(m, now_ms, events)
-        self._finish(m, now_ms, events)
+            self._fx.fill_crossed(m, now_ms, events)
+        self._fx.finish(m, now_ms, events)
         return self._done(events)
 
     def apply_market_trade(
@@ -292,7 +228,7 @@ class SimExchange:
             if o.status is not SimOrderStatus.NEW and o.status is not SimOrderStatus.PARTIALLY_FILLED:
                 continue
             if o.price_ticks != price_ticks:
-                self._maker_fill(m, o, o.remaining_steps, now_ms, events)
+                self._fx.maker_fill(m, o, o.remaining_steps, now_ms, events)
                 continue
             gap = o.queue_ahead - eaten
             if gap > QTY_EPS:
@@ -307,11 +243,11 @@ class SimExchange:
             if steps <= 0:
                 break
             left -= steps * step
-            self._maker_fill(m, o, steps, now_ms, events)
+            self._fx.maker_fill(m, o, steps, now_ms, events)
         if eaten > 0.0:
             for o in book.own[si].get(price_ticks, ()):
                 o.queue_ahead = o.queue_ahead - eaten if o.queue_ahead > eaten else 0.0
-        self._finish(m, now_ms, events)
+        self._fx.finish(m, now_ms, events)
         return self._done(events)
 
     def apply_mark_price(
@@ -457,7 +393,7 @@ class SimExchange:
             )
         if len(so.by_client_id) >= spec.max_num_orders:
             raise SimError(-2025, "Reach max open order limit.")
-        if req.reduce_only and self._reduce_cap(acct, req.symbol, req.side) == 0:
+        if req.reduce_only and reduce_cap(acct, req.symbol, req.side) == 0:
             raise SimError(-2022, "ReduceOnly Order is rejected.")
         tif = req.time_in_force
         if (
@@ -491,8 +427,8 @@ class SimExchange:
         )
         self._next_order_id += 1
         acct.track_open(order, m.tick, m.step)
-        self._order_event(m, order, ExecType.NEW, now_ms, events)
-        reason = self._take(m, order, limit, now_ms, events)
+        self._fx.order_event(m, order, ExecType.NEW, now_ms, events)
+        reason = self._fx.take(m, order, limit, now_ms, events)
         if order.remaining_steps > 0 and order.status.is_open:
             if reason == 0 and not is_market and (tif is TimeInForce.GTC or tif is TimeInForce.GTX):
                 book.add_own(order)
@@ -504,8 +440,8 @@ class SimExchange:
                     if reason == ExpiryReason.IOC_REMAINDER_STP
                     else SimOrderStatus.EXPIRED
                 )
-                self._close(m, order, status, ExecType.EXPIRED, reason, now_ms, events)
-        self._finish(m, now_ms, events)
+                self._fx.close(m, order, status, ExecType.EXPIRED, reason, now_ms, events)
+        self._fx.finish(m, now_ms, events)
         return order.view(m.tick, m.step), self._done(events)
 
     def modify_order(
@@ -563,8 +499,8 @@ class SimExchange:
                                extra if order.side is Side.SELL else 0.0)  # fmt: skip
         book = m.book
         if qty_steps <= order.executed_steps:
-            self._close(m, order, SimOrderStatus.CANCELED, ExecType.CANCELED, 0, now_ms, events)
-            self._finish(m, now_ms, events)
+            self._fx.close(m, order, SimOrderStatus.CANCELED, ExecType.CANCELED, 0, now_ms, events)
+            self._fx.finish(m, now_ms, events)
             return order.view(m.tick, m.step), self._done(events)
         rsi = 1 - order.side_idx
         best_opp = book.best(rsi)
@@ -572,8 +508,8 @@ class SimExchange:
             best_opp <= price_ticks if order.side is Side.BUY else best_opp >= price_ticks
         )
         if crosses and order.time_in_force is TimeInForce.GTX:
-            self._close(m, order, SimOrderStatus.CANCELED, ExecType.CANCELED, 0, now_ms, events)
-            self._finish(m, now_ms, events)
+            self._fx.close(m, order, SimOrderStatus.CANCELED, ExecType.CANCELED, 0, now_ms, events)
+            self._fx.finish(m, now_ms, events)
             return order.view(m.tick, m.step), self._done(events)
         # re-queue at the back with the new values
         if order.resting:
@@ -584,10 +520,10 @@ class SimExchange:
         order.modify_count += 1
         order.update_time_ms = now_ms
         acct.track_open(order, m.tick, m.step)
-        self._order_event(m, order, ExecType.AMENDMENT, now_ms, events)
+        self._fx.order_event(m, order, ExecType.AMENDMENT, now_ms, events)
         reason = 0
         if crosses:
-            reason = self._take(m, order, price_ticks, now_ms, events)
+            reason = self._fx.take(m, order, price_ticks, now_ms, events)
         if order.status.is_open and order.remaining_steps > 0:
             if reason == 0 and order.time_in_force in (TimeInForce.GTC, TimeInForce.GTX):
                 book.add_own(order)
@@ -597,10 +533,10 @@ class SimExchange:
                     if reason in (ExpiryReason.IOC_REMAINDER_STP, ExpiryReason.STP)
                     else SimOrderStatus.EXPIRED
                 )
-                self._close(
+                self._fx.close(
                     m, order, status, ExecType.EXPIRED, reason or ExpiryReason.IOC_REMAINDER, now_ms, events
                 )
-        self._finish(m, now_ms, events)
+        self._fx.finish(m, now_ms, events)
         return order.view(m.tick, m.step), self._done(events)
 
     def cancel_order(
@@ -621,8 +557,8 @@ class SimExchange:
         order = self._find(acct, symbol, order_id, client_order_id)
         if order is None or not order.status.is_open:
             raise SimError(-2011, "Unknown order sent.")
-        self._close(m, order, SimOrderStatus.CANCELED, ExecType.CANCELED, 0, now_ms, events)
-        self._finish(m, now_ms, events)
+        self._fx.close(m, order, SimOrderStatus.CANCELED, ExecType.CANCELED, 0, now_ms, events)
+        self._fx.finish(m, now_ms, events)
         return order.view(m.tick, m.step), self._done(events)
 
     def cancel_all(self, account: AccountId, symbol: str, now_ms: int) -> list[SimEvent]:
@@ -632,7 +568,7 @@ class SimExchange:
         events: list[SimEvent] = []
         if now_ms >= self._next_timer_ms:
             self._run_timers(now_ms, self._pending)
-        self._cancel_all(acct, m, now_ms, events)
+        self._fx.cancel_all(acct, m, now_ms, events)
         return self._done(events)
 
     def set_countdown_cancel_all(
@@ -798,7 +734,7 @@ class SimExchange:
             self._pending = []
         return events
 
-    def _market(self, symbol: str) -> _Market:
+    def _market(self, symbol: str) -> MarketState:
         m = self._markets.get(symbol)
         if m is None:
             raise SimError(-1121, "Invalid symbol.")
@@ -833,7 +769,7 @@ class SimExchange:
     # ------------------------------------------------------------------ internals: checks
 
     @staticmethod
-    def _check_price(m: _Market, side: Side, price_ticks: int, ref: float) -> None:
+    def _check_price(m: MarketState, side: Side, price_ticks: int, ref: float) -> None:
         spec = m.spec
         if price_ticks <= 0 or (spec.min_price_ticks and price_ticks < spec.min_price_ticks):
             raise SimError(-4013, "Price less than min price.")
@@ -846,15 +782,6 @@ class SimExchange:
                 raise SimError(-4016, "Price is higher than mark price multiplier cap.")
             if side is Side.SELL and price < ref * float(f.percent_down) - 1e-9:
                 raise SimError(-4024, "Price is lower than mark price multiplier floor.")
-
-    @staticmethod
-    def _reduce_cap(acct: Account, symbol: str, side: Side) -> int:
-        # steps a reduce-only order of ``side`` may still fill (0 = it would open or increase)
-        pos = acct.positions.get(symbol)
-        q = pos.qty_steps if pos is not None else 0
-        if side is Side.BUY:
-            return -q if q < 0 else 0
-        return q if q > 0 else 0
 
     def _totals(
         self, acct: Account, extra: tuple[str, float, float] | None = None
@@ -879,363 +806,10 @@ class SimExchange:
             ord_im += o
         return upnl, pos_im, ord_im, maint
 
-    def _check_margin(self, acct: Account, m: _Market, extra_bid: float, extra_ask: float) -> None:
+    def _check_margin(self, acct: Account, m: MarketState, extra_bid: float, extra_ask: float) -> None:
         upnl, pos_im, ord_im, _ = self._totals(acct, (m.symbol, extra_bid, extra_ask))
         if pos_im + ord_im > acct.wallet_usdc + upnl + 1e-9:
             raise SimError(-2019, "Margin is insufficient.")
-
-    # ------------------------------------------------------------------ internals: matching
-
-    def _take(
-        self, m: _Market, order: OwnOrder, limit: int | None, now_ms: int, events: list[SimEvent]
-    ) -> int:
-        """Taker phase: match ``order`` against the opposite side in price-time priority.
-
-        Returns 0, or the expiry reason that must end the order (STP taker expiry, reduce-only).
-        """
-        book = m.book
-        rsi = 1 - order.side_idx
-        step = m.step
-        acct = self._accounts[order.account]
-        while order.remaining_steps > 0:
-            price = book.best(rsi)
-            if price is None:
-                break
-            if limit is not None and (price > limit if rsi == ASK else price < limit):
-                break
-            progressed = False
-            for o in book.queue_plan_orders(rsi, price):
-                want = order.remaining_steps
-                if order.reduce_only:
-                    cap = self._reduce_cap(acct, m.symbol, order.side)
-                    if cap == 0:
-                        return ExpiryReason.REDUCE_ONLY
-                    want = min(want, cap)
-                if isinstance(o, float):  # market liquidity segment
-                    steps = int(o / step + 1e-6)
-                    if steps > want:
-                        steps = want
-                        taken = steps * step
-                    else:
-                        taken = o  # the whole segment, sub-step dust included
-                    book.consume_market(rsi, price, taken)
-                    progressed = True
-                    if steps > 0:
-                        self._taker_fill(m, order, price, steps, None, now_ms, events)
-                else:
-                    if not o.status.is_open:
-                        continue
-                    if o.account == order.account and order.stp_mode is not StpMode.NONE:
-                        mode = order.stp_mode
-                        if mode is StpMode.EXPIRE_MAKER or mode is StpMode.EXPIRE_BOTH:
-                            self._close(m, o, SimOrderStatus.EXPIRED_IN_MATCH, ExecType.EXPIRED,
-                                        ExpiryReason.STP, now_ms, events)  # fmt: skip
-                            progressed = True
-                        if mode is StpMode.EXPIRE_TAKER or mode is StpMode.EXPIRE_BOTH:
-                            return ExpiryReason.IOC_REMAINDER_STP
-                        continue
-                    steps = min(want, o.remaining_steps)
-                    if o.reduce_only:
-                        cap_o = self._reduce_cap(self._accounts[o.account], m.symbol, o.side)
-                        if cap_o == 0:
-                            self._close(m, o, SimOrderStatus.EXPIRED, ExecType.EXPIRED,
-                                        ExpiryReason.REDUCE_ONLY, now_ms, events)  # fmt: skip
-                            progressed = True
-                            continue
-                        steps = min(steps, cap_o)
-                    self._taker_fill(m, order, price, steps, o, now_ms, events)
-                    progressed = True
-                if order.remaining_steps == 0:
-                    break
-            if not progressed:
-                break
-        return 0
-
-    def _taker_fill(
-        self,
-        m: _Market,
-        taker: OwnOrder,
-        price: int,
-        steps: int,
-        maker: OwnOrder | None,
-        now_ms: int,
-        events: list[SimEvent],
-    ) -> None:
-        trade_id = m.next_trade_id
-        m.next_trade_id += 1
-        qty = steps * m.step
-        m.last_price_ticks = price
-        m.last_qty = qty
-        buyer_is_maker = taker.side is Side.SELL
-        if self._emit:
-            m.trades.append(PublicTrade(trade_id=trade_id, price_ticks=price, qty=qty,
-                                        buyer_is_maker=buyer_is_maker, time_ms=now_ms))  # fmt: skip
-            events.append(
-                TradePublished(
-                    symbol=m.symbol,
-                    trade_id=trade_id,
-                    price_ticks=price,
-                    qty=qty,
-                    buyer_is_maker=buyer_is_maker,
-                    event_ms=now_ms,
-                )
-            )
-        if maker is not None:
-            self._apply_fill(m, maker, price, steps, True, trade_id, now_ms, events)
-        self._apply_fill(m, taker, price, steps, False, trade_id, now_ms, events)
-
-    def _maker_fill(
-        self, m: _Market, order: OwnOrder, steps: int, now_ms: int, events: list[SimEvent]
-    ) -> None:
-        """A resting order filled by market flow (feed trade or a market that crossed it)."""
-        if order.reduce_only:
-            cap = self._reduce_cap(self._accounts[order.account], m.symbol, order.side)
-            if cap == 0:
-                reason = ExpiryReason.REDUCE_ONLY
-                self._close(m, order, SimOrderStatus.EXPIRED, ExecType.EXPIRED, reason, now_ms, events)
-                return
-            steps = min(steps, cap)
-        trade_id = m.next_trade_id
-        m.next_trade_id += 1
-        self._apply_fill(m, order, order.price_ticks, steps, True, trade_id, now_ms, events)
-
-    def _fill_crossed(self, m: _Market, now_ms: int, events: list[SimEvent]) -> None:
-        """Fill resting orders that the market's opposite side now reaches (the market moved through them)."""
-        book = m.book
-        ask = book.market_best(ASK)
-        if ask is not None and book.own_steps[BID]:
-            for o in book.own_orders_crossed(BID, ask):
-                if o.status.is_open:
-                    self._cross_fill(m, o, now_ms, events)
-        bid = book.market_best(BID)
-        if bid is not None and book.own_steps[ASK]:
-            for o in book.own_orders_crossed(ASK, bid):
-                if o.status.is_open:
-                    self._cross_fill(m, o, now_ms, events)
-
-    def _cross_fill(self, m: _Market, order: OwnOrder, now_ms: int, events: list[SimEvent]) -> None:
-        steps = order.remaining_steps
-        if self._emit:
-            # the crossing flow traded with us: publish the print
-            qty = steps * m.step
-            trade_id = m.next_trade_id
-            m.next_trade_id += 1
-            m.last_price_ticks = order.price_ticks
-            m.last_qty = qty
-            buyer_is_maker = order.side is Side.BUY
-            m.trades.append(PublicTrade(trade_id=trade_id, price_ticks=order.price_ticks, qty=qty,
-                                        buyer_is_maker=buyer_is_maker, time_ms=now_ms))  # fmt: skip
-            events.append(
-                TradePublished(
-                    symbol=m.symbol,
-                    trade_id=trade_id,
-                    price_ticks=order.price_ticks,
-                    qty=qty,
-                    buyer_is_maker=buyer_is_maker,
-                    event_ms=now_ms,
-                )
-            )
-        self._maker_fill(m, order, steps, now_ms, events)
-
-    def _apply_fill(
-        self,
-        m: _Market,
-        order: OwnOrder,
-        price: int,
-        steps: int,
-        maker: bool,
-        trade_id: int,
-        now_ms: int,
-        events: list[SimEvent],
-    ) -> None:
-        acct = self._accounts[order.account]
-        tick = m.tick
-        step = m.step
-        if order.resting:
-            m.book.own_filled(order, steps)
-        acct.order_filled(order, steps, tick, step)
-        realized, commission = acct.apply_fill(
-            m.symbol, order.side, price, steps, tick, step, m.maker_rate if maker else m.taker_rate, now_ms
-        )
-        order.executed_steps += steps
-        order.fill_ticks_steps += price * steps
-        order.update_time_ms = now_ms
-        if order.remaining_steps == 0:
-            order.status = SimOrderStatus.FILLED
-            if order.resting:
-                m.book.remove_own(order)
-            acct.untrack_open(order, tick, step)
-        else:
-            order.status = SimOrderStatus.PARTIALLY_FILLED
-        quote = price * tick * steps * step
-        acct.trades.setdefault(m.symbol, []).append(
-            UserTrade(
-                trade_id=trade_id,
-                order_id=order.order_id,
-                symbol=m.symbol,
-                side=order.side,
-                price_ticks=price,
-                qty_steps=steps,
-                quote_qty_usdc=quote,
-                realized_pnl_usdc=realized,
-                commission_usdc=commission,
-                maker=maker,
-                time_ms=now_ms,
-            )
-        )
-        if realized != 0.0:
-            self._income(acct, m.symbol, "REALIZED_PNL", realized, now_ms, trade_id)
-        if commission != 0.0:
-            self._income(acct, m.symbol, "COMMISSION", -commission, now_ms, trade_id)
-        so = acct.symbol_orders(m.symbol)
-        events.append(
-            OrderUpdatePublished(
-                account=acct.id,
-                order=order.view(tick, step),
-                exec_type=ExecType.TRADE,
-                last_qty_steps=steps,
-                last_price_ticks=price,
-                commission_usdc=commission,
-                realized_pnl_usdc=realized,
-                maker=maker,
-                trade_id=trade_id,
-                expiry_reason=0,
-                bid_notional_usdc=so.bid_notional_usdc,
-                ask_notional_usdc=so.ask_notional_usdc,
-                event_ms=now_ms,
-            )
-        )
-        events.append(
-            AccountUpdatePublished(
-                account=acct.id,
-                reason="ORDER",
-                asset="USDC",
-                wallet_usdc=acct.wallet_usdc,
-                balance_change_usdc=0.0,
-                positions=(acct.position_change(m.symbol, m.ref_price(), step),),
-                symbol=m.symbol,
-                event_ms=now_ms,
-            )
-        )
-        self._sweep_reduce_only(acct, m, order, now_ms, events)
-
-    def _sweep_reduce_only(
-        self, acct: Account, m: _Market, filled: OwnOrder, now_ms: int, events: list[SimEvent]
-    ) -> None:
-        # after a position change, expire resting reduce-only orders that would now open or increase it
-        so = acct.open.get(m.symbol)
-        if so is None or not so.by_client_id:
-            return
-        stale = [
-            o
-            for o in so.by_client_id.values()
-            if o.reduce_only
-            and o is not filled
-            and o.resting
-            and self._reduce_cap(acct, m.symbol, o.side) == 0
-        ]
-        for o in stale:
-            self._close(
-                m, o, SimOrderStatus.EXPIRED, ExecType.EXPIRED, ExpiryReason.REDUCE_ONLY, now_ms, events
-            )
-
-    def _income(
-        self, acct: Account, symbol: str, kind: str, amount: float, now_ms: int, trade_id: int | None
-    ) -> None:
-        acct.income.append(
-            IncomeRecord(
-                tran_id=self._next_tran_id,
-                symbol=symbol,
-                income_type=kind,
-                income_usdc=amount,
-                time_ms=now_ms,
-                trade_id=trade_id,
-            )
-        )
-        self._next_tran_id += 1
-
-    # ------------------------------------------------------------------ internals: lifecycle and events
-
-    def _close(
-        self,
-        m: _Market,
-        order: OwnOrder,
-        status: SimOrderStatus,
-        exec_type: ExecType,
-        reason: int,
-        now_ms: int,
-        events: list[SimEvent],
-    ) -> None:
-        """End an open order (cancel or expiry): out of the book, out of the open set, one event."""
-        if order.resting:
-            m.book.remove_own(order)
-        acct = self._accounts[order.account]
-        acct.untrack_open(order, m.tick, m.step)
-        order.status = status
-        order.update_time_ms = now_ms
-        self._order_event(m, order, exec_type, now_ms, events, reason)
-
-    def _order_event(
-        self,
-        m: _Market,
-        order: OwnOrder,
-        exec_type: ExecType,
-        now_ms: int,
-        events: list[SimEvent],
-        reason: int = 0,
-    ) -> None:
-        so = self._accounts[order.account].symbol_orders(m.symbol)
-        events.append(
-            OrderUpdatePublished(
-                account=order.account,
-                order=order.view(m.tick, m.step),
-                exec_type=exec_type,
-                last_qty_steps=0,
-                last_price_ticks=0,
-                commission_usdc=0.0,
-                realized_pnl_usdc=0.0,
-                maker=False,
-                trade_id=0,
-                expiry_reason=reason,
-                bid_notional_usdc=so.bid_notional_usdc,
-                ask_notional_usdc=so.ask_notional_usdc,
-                event_ms=now_ms,
-            )
-        )
-
-    def _cancel_all(self, acct: Account, m: _Market, now_ms: int, events: list[SimEvent]) -> None:
-        so = acct.open.get(m.symbol)
-        if so is None:
-            return
-        for order in sorted(so.by_client_id.values(), key=lambda o: o.order_id):
-            self._close(m, order, SimOrderStatus.CANCELED, ExecType.CANCELED, 0, now_ms, events)
-        self._finish(m, now_ms, events)
-
-    def _finish(self, m: _Market, now_ms: int, events: list[SimEvent]) -> None:
-        """Close the batch of book changes: depth diff (ids advance) and bookTicker if the top moved."""
-        book = m.book
-        if not book.has_changes():
-            return
-        diff = book.flush_diff(now_ms, self._emit)
-        if diff is None:
-            return
-        events.append(diff)
-        bid, bid_qty = book.top(BID)
-        ask, ask_qty = book.top(ASK)
-        top = (bid, bid_qty, ask, ask_qty)
-        if top != m.top:
-            m.top = top
-            events.append(
-                BookTickerPublished(
-                    symbol=m.symbol,
-                    update_id=book.update_id,
-                    bid_ticks=bid,
-                    bid_qty=bid_qty,
-                    ask_ticks=ask,
-                    ask_qty=ask_qty,
-                    event_ms=now_ms,
-                )
-            )
 
     def _run_timers(self, now_ms: int, events: list[SimEvent]) -> None:
         """Funding settlements and countdownCancelAll expiries due at ``now_ms``; recompute the next timer."""
@@ -1243,7 +817,7 @@ class SimExchange:
         for m in self._markets.values():
             settled = 0
             while 0 < m.next_funding_ms <= now_ms and settled < 3:
-                self._settle_funding(m, m.next_funding_ms, now_ms, events)
+                self._fx.settle_funding(m, m.next_funding_ms, now_ms, events)
                 m.next_funding_ms += FUNDING_INTERVAL_MS
                 settled += 1
             while 0 < m.next_funding_ms <= now_ms:  # a long gap: skip the periods nobody saw
@@ -1256,34 +830,7 @@ class SimExchange:
             for symbol, deadline in list(acct.countdown_deadline_ms.items()):
                 if deadline <= now_ms:
                     del acct.countdown_deadline_ms[symbol]
-                    self._cancel_all(acct, self._markets[symbol], now_ms, events)
+                    self._fx.cancel_all(acct, self._markets[symbol], now_ms, events)
                 elif deadline < nxt:
                     nxt = deadline
         self._next_timer_ms = nxt
-
-    def _settle_funding(self, m: _Market, funding_ms: int, now_ms: int, events: list[SimEvent]) -> None:
-        m.last_funding_ms = funding_ms
-        mark = m.ref_price()
-        rate = m.funding_rate
-        m.funding.append(
-            FundingRecord(symbol=m.symbol, funding_time_ms=funding_ms, funding_rate=rate, mark_price=mark)
-        )
-        if mark <= 0.0:
-            return
-        for acct in self._accounts.values():
-            amount = acct.apply_funding(m.symbol, mark, rate, m.step, now_ms)
-            if amount == 0.0:
-                continue
-            self._income(acct, m.symbol, "FUNDING_FEE", amount, now_ms, None)
-            events.append(
-                AccountUpdatePublished(
-                    account=acct.id,
-                    reason="FUNDING_FEE",
-                    asset="USDC",
-                    wallet_usdc=acct.wallet_usdc,
-                    balance_change_usdc=amount,
-                    positions=(),
-                    symbol=m.symbol,
-                    event_ms=now_ms,
-                )
-            )
