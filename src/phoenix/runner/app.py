@@ -683,10 +683,19 @@ class RunnerApp:
     def report(self) -> dict[str, Any]:
         """The run report document (``--report-json``)."""
         symbols = self.final_symbols or {s: self.symbol_row(s) for s in self.symbols}
-        slim = {
-            s: {k: row.get(k) for k in ("bid_layers", "ask_layers", "position", "state")}
-            for s, row in symbols.items()
-        }
+        slim: dict[str, dict[str, Any]] = {}
+        for s, row in symbols.items():
+            st = self.stats.symbols[s]
+            slim[s] = {
+                # the most layers quoted at once during the run (what "shows 24 layers per side" means);
+                # the counts at stop time are final_*
+                "bid_layers": max(st.max_bid_layers, row["bid_layers"]),
+                "ask_layers": max(st.max_ask_layers, row["ask_layers"]),
+                "position": row["position"],
+                "state": row["state"],
+                "final_bid_layers": row["bid_layers"],
+                "final_ask_layers": row["ask_layers"],
+            }
         doc = self.stats.report(slim, time.time_ns())
         doc["stop_reason"] = self.stop_reason
         doc["exit_code"] = self.exit_code
@@ -729,6 +738,7 @@ class RunnerApp:
             asks = len(live) - bids
             m.open_orders_bid.set(bids)
             m.open_orders_ask.set(asks)
+            self.stats.observe_layers(s, bids, asks)
             cfg = trader.store.symbols[s].config if st is not None else None
             if cfg is not None:
                 want = cfg.near_layers + cfg.far_layers

@@ -42,6 +42,8 @@ class SymbolRunStats:
     cancels_per_min_max: int = 0
     max_abs_position_ratio: float = 0.0
     full_ladder_at_ns: int = 0
+    max_bid_layers: int = 0
+    max_ask_layers: int = 0
     cancel_window: RollingCount = field(default_factory=lambda: RollingCount(MINUTE_NS))
 
 
@@ -87,6 +89,12 @@ class RunStats:
         """|position| / net_max sample."""
         s = self.symbols[symbol]
         s.max_abs_position_ratio = max(s.max_abs_position_ratio, ratio)
+
+    def observe_layers(self, symbol: str, bids: int, asks: int) -> None:
+        """Live orders per side at one sample."""
+        s = self.symbols[symbol]
+        s.max_bid_layers = max(s.max_bid_layers, bids)
+        s.max_ask_layers = max(s.max_ask_layers, asks)
 
     def report(self, symbols_now: dict[str, dict[str, Any]], ended_ns: int) -> dict[str, Any]:
         """The run report (keys fixed by the issue, plus a few extra diagnostics)."""
