@@ -454,10 +454,9 @@ class Settlement:
         if diff is None:
             return
         events.append(diff)
-        bid, bid_qty = book.top(BID)
-        ask, ask_qty = book.top(ASK)
-        top = (bid, bid_qty, ask, ask_qty)
+        top = book.top_of_book()
         if top != m.top:
+            bid, bid_qty, ask, ask_qty = top
             m.top = top
             events.append(
                 BookTickerPublished(

@@ -376,6 +376,35 @@ class Book:
             return None, 0.0
         return price, self.published_qty(si, price)
 
+    def top_of_book(self) -> tuple[int | None, float, int | None, float]:
+        """(bid, bid qty, ask, ask qty) of the published book in one pass (the per-event hot path)."""
+        pb = self._prices[BID]
+        pa = self._prices[ASK]
+        bid = pb[-1] if pb else None
+        ask = pa[0] if pa else None
+        if self.include_own:
+            ob = self._own_prices[BID]
+            oa = self._own_prices[ASK]
+            if ob and (bid is None or ob[-1] > bid):
+                bid = ob[-1]
+            if oa and (ask is None or oa[0] < ask):
+                ask = oa[0]
+            step = self.step
+            bq = (
+                self.mkt[BID].get(bid, 0.0) + self.own_steps[BID].get(bid, 0) * step
+                if bid is not None
+                else 0.0
+            )
+            aq = (
+                self.mkt[ASK].get(ask, 0.0) + self.own_steps[ASK].get(ask, 0) * step
+                if ask is not None
+                else 0.0
+            )
+        else:
+            bq = self.mkt[BID][bid] if bid is not None else 0.0
+            aq = self.mkt[ASK][ask] if ask is not None else 0.0
+        return bid, bq, ask, aq
+
     def level_prices(self, si: int, limit: int) -> list[int]:
         """Published prices of a side, best first, at most ``limit``."""
         prices = self._prices[si]
