@@ -174,6 +174,14 @@ def test_worst_case_net_max_and_notional_totals(
     expected_total = 0.05 * 3000.01 + 2.0 * 250.01
     assert store.total_notional_usdc() == pytest.approx(expected_total)
     assert store.worst_case_notional_usdc() == pytest.approx(0.08 * 3000.01 + 2.0 * 250.01)
+    cap = config.global_.total_notional_max
+    assert store.notional_headroom_usdc() == pytest.approx(cap - store.worst_case_notional_usdc())
+    assert not store.over_notional_cap()
+    small = PhoenixConfig.model_validate(
+        {"global": {"total_notional_max": 500.0}, "symbols": [s.model_dump() for s in config.symbols]}
+    )
+    store.replace_config(small)
+    assert store.over_notional_cap() and store.notional_headroom_usdc() < 0
 
 
 def test_equity_peak_and_drawdown_follow_mark_prices(

@@ -302,6 +302,14 @@ class Store:
                     total += worst * st.filters.step * price
         return total
 
+    def notional_headroom_usdc(self) -> float:
+        """``global.total_notional_max`` − worst-case notional (negative ⇒ over the cap), USDC."""
+        return self.config.global_.total_notional_max - self.worst_case_notional_usdc()
+
+    def over_notional_cap(self) -> bool:
+        """True when the positions alone (Σ |position| × price) exceed ``global.total_notional_max``."""
+        return self.total_notional_usdc() > self.config.global_.total_notional_max
+
     def equity_usdc(self) -> float:
         """Wallet + Σ unrealised PnL (at mark, else mid), USDC."""
         return self.wallet_usdc + sum(st.unrealized_pnl_usdc() for st in self.symbols.values())
