@@ -15,9 +15,10 @@ import dataclasses
 import os
 import signal
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -79,6 +80,8 @@ _TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXP
 _IN_FLIGHT = frozenset({OrderStatus.PENDING_NEW, OrderStatus.PENDING_MODIFY, OrderStatus.PENDING_CANCEL})
 _QUIET_REPORTS = frozenset({"QuotesComputed", "QuotesTrimmed", "FillApplied", "OrderRejected"})
 _TRADER_SNAPSHOT_KEY = "trader"
+USER_STREAM_DOWN_RECONCILE_S = 2.0
+_MAX_REMEMBERED = 50_000  # exchange ids / trade ids remembered (bounded memory over days)
 
 
 def _server_now_ns(rest: BinanceRestClient | None) -> int:
@@ -177,9 +180,9 @@ class RunnerApp:
         self.supervisor = Supervisor(on_restart=self._on_task_restart)
         self.workers: dict[str, SymbolWorker] = {s: SymbolWorker(self, s) for s in self.symbols}
         self.live: dict[str, dict[str, Side]] = {s: {} for s in self.symbols}
-        self.exchange_ids: dict[int, str] = {}
+        self.exchange_ids: BoundedMap[int, str] = BoundedMap(_MAX_REMEMBERED)
         self.pinning: dict[str, bool] = {s: False for s in self.symbols}
-        self._seen_trades: set[tuple[str, int]] = set()
+        self._seen_trades: BoundedMap[tuple[str, int], bool] = BoundedMap(_MAX_REMEMBERED)
         self.wallet_usdc = 0.0
         self.final_symbols: dict[str, dict[str, Any]] = {}
         self.deadman_armed = False
@@ -262,7 +265,7 @@ class RunnerApp:
             key = (fill.symbol, fill.trade_id)
             if key in self._seen_trades:
                 return
-            self._seen_trades.add(key)
+            self._seen_trades[key] = True
             f = self.filters.get(fill.symbol)
             if ledger is not None and f is not None:
                 ledger.record_fill(fill, f)
@@ -723,6 +726,11 @@ class RunnerApp:
             g = self.config.global_
             self.executor_submit(self.decide(TimerFired(ts_ns=self.now_ns())))
             self._sample()
+            if self.ledger is not None and self.ledger.error is not None and not self.stop_event.is_set():
+                # every intent must be journalled: a ledger that cannot write stops trading (fail closed)
+                log.critical("ledger_write_failed", error=repr(self.ledger.error))
+                self.exit_code = 1
+                self.request_stop("ledger write failure")
 
     def _sample(self) -> None:
         trader = self.trader
@@ -794,7 +802,14 @@ class RunnerApp:
 
     async def _reconcile_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.config.global_.reconcile_interval_s)
+            interval = self.config.global_.reconcile_interval_s
+            user_down = self.user is not None and not self.user.connected.is_set()
+            if user_down:
+                # a quiet/dead user stream with open orders is an incident: poll the exchange faster
+                interval = min(interval, USER_STREAM_DOWN_RECONCILE_S)
+            await asyncio.sleep(interval)
+            if user_down:
+                log.warning("user_stream_down_polling", interval_s=interval)
             await self._reconcile_safely("periodic")
 
     async def _reconcile_safely(self, why: str) -> None:
@@ -869,6 +884,23 @@ class RunnerApp:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class BoundedMap(OrderedDict[K, V]):
+    """Insertion-ordered dict that forgets its oldest entries beyond ``max_len``."""
+
+    def __init__(self, max_len: int) -> None:
+        super().__init__()
+        self.max_len = max_len
+
+    def __setitem__(self, key: K, value: V) -> None:
+        super().__setitem__(key, value)
+        if len(self) > self.max_len:
+            self.popitem(last=False)
 
 
 def _symbol_of(event: Event) -> str | None:

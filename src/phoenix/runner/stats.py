@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import resource
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,11 +14,11 @@ _MAX_SAMPLES = 200_000
 MINUTE_NS = 60_000_000_000
 
 
-def percentile(samples: list[int], pct: float) -> float:
+def percentile(samples: Iterable[int], pct: float) -> float:
     """Nearest-rank percentile of integer samples (0.0 when empty)."""
-    if not samples:
-        return 0.0
     ordered = sorted(samples)
+    if not ordered:
+        return 0.0
     k = min(len(ordered) - 1, max(0, round(pct / 100.0 * (len(ordered) - 1))))
     return float(ordered[k])
 
@@ -34,7 +35,7 @@ class SymbolRunStats:
     orders_placed: int = 0
     orders_confirmed: int = 0
     orders_cancelled: int = 0
-    orders_filled: set[str] = field(default_factory=set)
+    orders_filled: set[str] = field(default_factory=set)  # ids of orders with ≥ 1 fill
     fills: int = 0
     realized_pnl_usdc: float = 0.0
     fees_usdc: float = 0.0
@@ -53,8 +54,8 @@ class RunStats:
     def __init__(self, symbols: list[str], started_ns: int) -> None:
         self.started_ns = started_ns
         self.symbols = {s: SymbolRunStats() for s in symbols}
-        self.decision_ns: list[int] = []
-        self.tick_to_order_ns: list[int] = []
+        self.decision_ns: deque[int] = deque(maxlen=_MAX_SAMPLES)  # the most recent samples
+        self.tick_to_order_ns: deque[int] = deque(maxlen=_MAX_SAMPLES)
         self.errors_by_code: Counter[str] = Counter()
         self.rate_limit_peak_pct = 0.0
         self.task_restarts: Counter[str] = Counter()
@@ -62,13 +63,11 @@ class RunStats:
 
     def add_decision(self, dt_ns: int) -> None:
         """One ``Trader.on_event`` duration."""
-        if len(self.decision_ns) < _MAX_SAMPLES:
-            self.decision_ns.append(dt_ns)
+        self.decision_ns.append(dt_ns)
 
     def add_tick_to_order(self, dt_ns: int) -> None:
         """One market event → first order request latency."""
-        if len(self.tick_to_order_ns) < _MAX_SAMPLES:
-            self.tick_to_order_ns.append(dt_ns)
+        self.tick_to_order_ns.append(dt_ns)
 
     def add_cancels(self, symbol: str, n: int, now_ns: int) -> None:
         """``n`` cancel requests sent for ``symbol``."""
