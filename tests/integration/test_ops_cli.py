@@ -48,7 +48,14 @@ async def _cli(*args: str, stdin: str = "", cwd: Path | None = None) -> tuple[in
 async def _start_runner(cfg: Path, cwd: Path) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHOENIX_")}
     return await asyncio.create_subprocess_exec(
-        PHOENIX, "run", "--config", str(cfg), "--no-status", stderr=asyncio.subprocess.DEVNULL, cwd=cwd, env=env
+        PHOENIX,
+        "run",
+        "--config",
+        str(cfg),
+        "--no-status",
+        stderr=asyncio.subprocess.DEVNULL,
+        cwd=cwd,
+        env=env,
     )
 
 
