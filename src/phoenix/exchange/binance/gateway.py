@@ -66,6 +66,15 @@ class OrderResult:
     error: ExchangeError | None = None
 
 
+def _retry_after_s(resp: wire.WsApiResponse, now_ms: int) -> float | None:
+    # the spot WS API puts an epoch-ms ``retryAfter`` in ``error.data``; USDⓈ-M may omit it
+    data = resp.error.data if resp.error is not None else None
+    retry_at = data.get("retryAfter") if isinstance(data, dict) else None
+    if isinstance(retry_at, int) and retry_at > now_ms:
+        return (retry_at - now_ms) / 1000
+    return None
+
+
 class _NotSent(Exception):
     """The WS API could not take the request before anything was written (safe to fall back to REST)."""
 
@@ -187,6 +196,8 @@ class OrderGateway:
                         self._fail_pending()
             except (aiohttp.ClientError, OSError, TimeoutError, ExchangeError) as exc:
                 log.warning("ws-api connection error: %s", type(exc).__name__)
+            except Exception:
+                log.exception("ws-api: unexpected error; reconnecting")
             if self._stopping:
                 break
             await asyncio.sleep(backoff.next_delay_s())
@@ -261,7 +272,7 @@ class OrderGateway:
             code = resp.error.code if resp.error else None
             msg = resp.error.msg if resp.error else f"status {resp.status}"
             if resp.status in (418, 429):
-                self.rest.limiter.on_rejected(resp.status, None)
+                self.rest.limiter.on_rejected(resp.status, _retry_after_s(resp, self.rest.clock.now_ms()))
             exc = exchange_error_for(code, f"{method}: {msg}", http_status=resp.status)
             if isinstance(exc, TimestampError) and attempt == 0:
                 await self.rest.sync_time(force=True)

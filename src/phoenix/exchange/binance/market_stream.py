@@ -97,6 +97,7 @@ class MarketDataStream:
         self._tasks: list[asyncio.Task[None]] = []
         self.decode_errors = 0
         self.sync_changes = 0
+        self.handler_errors = 0
         self.connections = self._plan(
             depth_stream, book_ticker, trades, mark_price, max_streams_per_connection
         )
@@ -192,6 +193,10 @@ class MarketDataStream:
                         watchdog.cancel()
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 log.warning("market stream %s error: %s", conn.route, type(exc).__name__)
+            except Exception:
+                # a handler or decoding bug must not end the stream forever: log it, reconnect, resync
+                self.handler_errors += 1
+                log.exception("market stream %s: unexpected error; reconnecting", conn.route)
             finally:
                 conn.connected = False
                 conn.ws = None

@@ -167,7 +167,14 @@ class RateLimiter:
     def on_rejected(self, http_status: int, retry_after_s: float | None) -> None:
         """Record a 429 (stop everything until Retry-After) or 418 (banned until Retry-After)."""
         now = self._now_ms()
-        delay_ms = int((retry_after_s if retry_after_s is not None else 60.0) * 1000)
+        if retry_after_s is not None:
+            delay_ms = int(retry_after_s * 1000)
+        elif http_status == 418:
+            delay_ms = 120_000  # Binance's first ban lasts 2 minutes
+        else:  # no Retry-After (ws-fapi): wait until the weight window frees
+            delay_ms = max(
+                (c.ms_to_next_window(now) for c in self.counters if c.kind == "weight"), default=1000
+            )
         if http_status == 418:
             self.rejections_418 += 1
             self.banned_until_ms = max(self.banned_until_ms, now + delay_ms + self.retry_margin_ms)

@@ -9,6 +9,7 @@ time resync and exactly one retry. Errors become ``phoenix.errors`` types; netwo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -74,6 +75,7 @@ class BinanceRestClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._time_samples = time_samples
         self._sync_lock = asyncio.Lock()
+        self._sync_task: asyncio.Task[None] | None = None
         self.resyncs = 0
 
     async def __aenter__(self) -> BinanceRestClient:
@@ -101,6 +103,11 @@ class BinanceRestClient:
 
     async def close(self) -> None:
         """Close the session if this client created it."""
+        if self._sync_task is not None:
+            self._sync_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._sync_task
+            self._sync_task = None
         if self._session is not None and self._own_session:
             await self._session.close()
         self._session = None
@@ -119,7 +126,12 @@ class BinanceRestClient:
         orders: int = 0,
         retry_on_timestamp: bool = True,
     ) -> bytes:
-        """Send one request and return the raw JSON body of a success; raises typed ``ExchangeError``s."""
+        """Send one request and return the raw JSON body of a success; raises typed ``ExchangeError``s.
+
+        SIGNED requests also trigger a background clock resync once the resync interval has elapsed.
+        """
+        if signed and self.clock.needs_sync() and (self._sync_task is None or self._sync_task.done()):
+            self._sync_task = asyncio.create_task(self._background_sync())
         try:
             return await self._request_once(method, path, params, signed, api_key, weight, orders)
         except TimestampError:
@@ -216,6 +228,12 @@ class BinanceRestClient:
             offset = self.clock.apply_samples(samples)
             log.info("binance clock offset %d ms (rtt %d ms)", offset, self.clock.rtt_ms)
             return offset
+
+    async def _background_sync(self) -> None:
+        try:
+            await self.sync_time()
+        except ExchangeError as exc:
+            log.warning("binance periodic time sync failed: %s", exc)
 
     async def run_time_sync(self) -> None:
         """Resync forever at the clock's interval (run as a task; failures are logged and retried)."""

@@ -77,6 +77,7 @@ class UserDataStream:
         self.keepalives = 0
         self.last_message_at = 0.0
         self.unknown_symbol_events = 0
+        self.handler_errors = 0
 
     def last_message_age_s(self) -> float:
         """Seconds since the last frame (a quiet stream with open orders is an incident for the runner)."""
@@ -143,6 +144,10 @@ class UserDataStream:
                         keepalive.cancel()
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 log.warning("user stream error: %s", type(exc).__name__)
+            except Exception:
+                # never stop the user stream for a bug downstream: reconnect (and reconcile) instead
+                self.handler_errors += 1
+                log.exception("user stream: unexpected error; reconnecting")
             if self._stopping:
                 break
             await asyncio.sleep(backoff.next_delay_s())

@@ -194,10 +194,11 @@ UserEvent = OrderTradeUpdate | AccountUpdate | ListenKeyExpired | TradeLite
 
 
 class ErrorBody(msgspec.Struct):
-    """``{"code": -2011, "msg": "..."}``."""
+    """``{"code": -2011, "msg": "..."}`` (ws-fapi errors may add a ``data`` object)."""
 
     code: int
     msg: str = ""
+    data: dict[str, object] | None = None
 
 
 class ServerTime(msgspec.Struct):
