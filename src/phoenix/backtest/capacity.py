@@ -47,7 +47,8 @@ def scale_config(
     """A copy of ``config`` with every size multiplied by ``factor``."""
     cfg = copy.deepcopy(dict(config))
     glob = cfg.setdefault("global", {})
-    glob["total_notional_max"] = float(glob.get("total_notional_max", 4_000_000.0)) * factor
+    # the global cap scales too, within the config's bound (1e9 USDC)
+    glob["total_notional_max"] = min(float(glob.get("total_notional_max", 4_000_000.0)) * factor, 1e9)
     for entry in cfg.get("symbols", []):
         sym = entry["symbol"]
         entry["net_max"] = float(entry["net_max"]) * factor

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from phoenix.backtest.run import RunSpec
+from phoenix.backtest.run import RunSpec, SweepRunError
 from phoenix.config import load_config
 from phoenix.errors import ConfigError
 
@@ -119,7 +119,7 @@ def _run(spec: RunSpec) -> None:
 
     try:
         result = execute(spec)
-    except (ValueError, FileNotFoundError, KeyError) as exc:
+    except (ValueError, FileNotFoundError, KeyError, ConfigError) as exc:
         typer.echo(f"backtest: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(json.dumps(result.summary, indent=2))
@@ -251,6 +251,9 @@ def sweep_cmd(
     typer.echo(f"sweep: {len(specs)} runs on {executor}")
     try:
         rows = run_sweep(specs, ex, on_result=lambda r: typer.echo(f"  run {r['run']}: pnl={r['pnl']:.4f}"))
+    except SweepRunError as exc:
+        typer.echo(f"sweep: {exc}", err=True)
+        raise typer.Exit(1) from None
     finally:
         ex.shutdown(wait=True)
     write_results(rows, out)
@@ -309,7 +312,7 @@ def capacity_cmd(
     try:
         caps = [float(c) for c in capitals.split(",") if c.strip()]
         rows = run_capacity(base, caps, workers=workers, out_dir=out)
-    except ValueError as exc:
+    except (ValueError, SweepRunError) as exc:
         typer.echo(f"capacity: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(format_capacity(rows))

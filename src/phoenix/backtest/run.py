@@ -203,9 +203,20 @@ def execute(spec: RunSpec) -> BacktestResult:
 
 
 def execute_summary(spec: RunSpec) -> dict[str, Any]:
-    """Run a spec and return its tags + summary (what a sweep worker sends back)."""
-    result = execute(spec)
+    """Run a spec and return its tags + summary (what a sweep worker sends back).
+
+    Errors are re-raised as ``SweepRunError`` carrying the message (some exception types do not survive
+    pickling back from a worker process intact).
+    """
+    try:
+        result = execute(spec)
+    except Exception as exc:
+        raise SweepRunError(f"run {dict(spec.tags)}: {type(exc).__name__}: {exc}") from None
     return {**dict(spec.tags), **result.summary}
+
+
+class SweepRunError(RuntimeError):
+    """One run of a sweep failed (message includes the run's tags and the original error)."""
 
 
 def _spec_json(spec: RunSpec) -> dict[str, Any]:
