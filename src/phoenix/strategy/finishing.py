@@ -211,17 +211,19 @@ def _emit_bids(keyed: list[tuple[int, int, int]], c: _Constants, bump: bool) -> 
             price = prev - 1
         if price < 1:
             break  # every later bid would be lower still
-        need = ceil(need_k / price - _EPS)
-        if need < min_qty_steps:
-            need = min_qty_steps
-        if steps < need:
-            if not bump:
-                continue
-            steps = need
-        if steps > max_steps:
-            if max_steps < need:
-                continue
-            steps = max_steps
+        if steps < min_qty_steps or steps * price < need_k * (1.0 + 1e-12) or steps > max_steps:
+            # rare path: below a minimum or above max qty (the common case skips the division)
+            need = ceil(need_k / price - _EPS)
+            if need < min_qty_steps:
+                need = min_qty_steps
+            if steps < need:
+                if not bump:
+                    continue
+                steps = need
+            if steps > max_steps:
+                if max_steps < need:
+                    continue
+                steps = max_steps
         if fast:
             q = new(quote_cls)  # fill the slots directly, ~2x faster than the frozen __init__
             set_side(q, buy)
@@ -248,17 +250,19 @@ def _emit_asks(keyed: list[tuple[int, int, int]], c: _Constants, bump: bool) -> 
     for price, layer, steps in keyed:
         if price <= prev:
             price = prev + 1
-        need = ceil(need_k / price - _EPS)
-        if need < min_qty_steps:
-            need = min_qty_steps
-        if steps < need:
-            if not bump:
-                continue
-            steps = need
-        if steps > max_steps:
-            if max_steps < need:
-                continue
-            steps = max_steps
+        if steps < min_qty_steps or steps * price < need_k * (1.0 + 1e-12) or steps > max_steps:
+            # rare path: below a minimum or above max qty (the common case skips the division)
+            need = ceil(need_k / price - _EPS)
+            if need < min_qty_steps:
+                need = min_qty_steps
+            if steps < need:
+                if not bump:
+                    continue
+                steps = need
+            if steps > max_steps:
+                if max_steps < need:
+                    continue
+                steps = max_steps
         if fast:
             q = new(quote_cls)  # fill the slots directly, ~2x faster than the frozen __init__
             set_side(q, sell)
