@@ -121,3 +121,43 @@ async def test_second_instance_is_refused_by_the_lock(tmp_path: Path) -> None:
             assert await asyncio.wait_for(first.wait(), 30) == 0
             await pump.stop()
         assert own_orders(sim) == []
+
+
+async def test_production_script_then_emergency_stop_flattens(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHOENIX_")}
+    env.update(PHOENIX_BIN=PHOENIX, PHOENIX_PYTHON=sys.executable)
+    async with running_sim(symbols=["ETHUSDC"], feed="manual") as sim:
+        pump = MarketPump(sim)
+        pump.start()
+        cfg = write_config(tmp_path / "phoenix.yaml", runner_config(sim, tmp_path / "state"))
+        runner = await asyncio.create_subprocess_exec(
+            str(repo / "scripts" / "run_production.sh"),
+            str(cfg),
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        try:
+            await wait_for(lambda: side_counts(own_orders(sim)) == (24, 24), 20)
+            best_bid = max(o.price_ticks for o in own_orders(sim) if o.side is Side.BUY)
+            sim.apply_trade("ETHUSDC", best_bid, 50.0, Side.SELL)
+            assert own_position_steps(sim) > 0
+            stop = await asyncio.create_subprocess_exec(
+                str(repo / "scripts" / "emergency_stop.sh"),
+                str(cfg),
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            out, _ = await asyncio.wait_for(stop.communicate(), 60)
+            assert stop.returncode == 0, out.decode()
+            assert await asyncio.wait_for(runner.wait(), 10) == 0  # graceful SIGTERM exit
+        finally:
+            if runner.returncode is None:
+                runner.kill()
+                await runner.wait()
+            await pump.stop()
+        assert own_orders(sim) == []
+        assert own_position_steps(sim) == 0
+        assert b"stopping runner pid" in out
