@@ -51,11 +51,19 @@ def test_run_command_and_plain_form(btcusdt_recording: Path, tmp_path: Path) -> 
 
 
 def test_run_command_rejects_unconfigured_symbol(btcusdt_recording: Path, tmp_path: Path) -> None:
-    res = CliRunner().invoke(
-        backtest_app,
-        ["run", "--config", str(_config_file(tmp_path)), "--data", str(btcusdt_recording), "--symbol", "ETHUSDC",
-         "--out", str(tmp_path / "x"), "--no-progress"],
-    )  # fmt: skip
+    cfg = str(_config_file(tmp_path))
+    args = [
+        "run",
+        "--config",
+        cfg,
+        "--data",
+        str(btcusdt_recording),
+        "--symbol",
+        "ETHUSDC",
+        "--out",
+        str(tmp_path),
+    ]
+    res = CliRunner().invoke(backtest_app, args)
     assert res.exit_code == 2
     assert "not configured" in res.output
 
