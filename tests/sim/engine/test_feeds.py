@@ -163,3 +163,22 @@ def test_rfc3339_parsing_handles_3_to_9_digits() -> None:
     assert parse_rfc3339_ms("2025-11-24T03:29:42.921Z") == parse_rfc3339_ms("2025-11-24T03:29:42.921886164Z")
     assert parse_rfc3339_ms("1970-01-01T00:00:01.5Z") == 1500
     assert parse_rfc3339_ms("1970-01-01T00:00:02Z") == 2000
+
+
+def test_recorded_feed_reads_bare_events_without_envelope(tmp_path: Path) -> None:
+    lines = [
+        {"lastUpdateId": 10, "E": 1000, "T": 1000, "bids": [["100.0", "1.0"]], "asks": [["100.1", "2.0"]]},
+        {"e": "depthUpdate", "E": 1001, "T": 1001, "s": "BTCUSDT", "U": 9, "u": 12, "pu": 8,
+         "b": [["100.0", "0.500"]], "a": []},
+        {"e": "depthUpdate", "E": 1002, "T": 1002, "s": "BTCUSDT", "U": 13, "u": 14, "pu": 12,
+         "b": [], "a": [["100.2", "1.000"]]},
+        {"e": "trade", "E": 1003, "T": 1003, "s": "BTCUSDT", "t": 1, "p": "100.1", "q": "0.010", "m": False},
+    ]  # fmt: skip
+    path = tmp_path / "raw.dat.gz"
+    with gzip.open(path, "wb") as fh:
+        for i, obj in enumerate(lines):
+            fh.write(f"{1000 + i} ".encode() + orjson.dumps(obj) + b"\n")
+    events = list(RecordedFeed(path, FILTERS["BTCUSDC"]))
+    assert [type(e) for e in events] == [FeedSnapshot, FeedDelta, FeedDelta, FeedTrade]
+    assert events[1].bids == ((1000, 0.5),)
+    assert events[3].aggressor is Side.BUY and events[3].price_ticks == 1001

@@ -237,10 +237,10 @@ def _poisson(rng: random.Random, lam: float) -> int:
 class RecordedFeed:
     """Replay of a Binance raw WebSocket recording (hftbacktest ``.dat.gz``), streamed from gzip.
 
-    Line format: ``<local_receive_ts> <json>``; the JSON is a combined-stream envelope
-    (``depthUpdate``, ``trade``, ``markPriceUpdate``; ``bookTicker`` is skipped because the engine
-    derives it) or the bare REST depth snapshot. Depth diffs are synchronised to the snapshot
-    with Binance's USDⓈ-M rule (drop ``u < lastUpdateId``, first applied ``U ≤ L ≤ u``, then
+    Line format: ``<local_receive_ts> <json>``; the JSON is a combined-stream envelope or a bare
+    event (``depthUpdate``, ``trade``/``aggTrade``, ``markPriceUpdate``; ``bookTicker`` is skipped
+    because the engine derives it) or the bare REST depth snapshot. Depth diffs are synchronised
+    to the snapshot with Binance's USDⓈ-M rule (drop ``u < lastUpdateId``, first applied ``U ≤ L ≤ u``, then
     ``pu`` chaining); diffs before the snapshot are dropped, ``pu`` breaks are counted in
     ``gaps`` (the diff is still applied). Events carry exchange time ``E``, clamped to be
     non-decreasing because streams are interleaved by receive time.
@@ -275,6 +275,8 @@ class RecordedFeed:
                     continue
                 msg = orjson.loads(line[sep + 1 :])
                 data = msg.get("data")
+                if data is None and "e" in msg:
+                    data = msg  # a raw-stream recording: bare event objects, no envelope
                 if data is None:
                     if "lastUpdateId" in msg:
                         ts = max(last_ts, int(msg.get("T") or msg.get("E") or last_ts))
