@@ -268,3 +268,15 @@ def test_max_open_orders_2025(venue: Venue) -> None:
     with pytest.raises(SimError) as exc:
         venue.place(Side.BUY, BID0 - 10, 10)
     assert _code(exc) == -2025
+
+
+def test_oldest_closed_orders_are_forgotten_beyond_the_cap(venue: Venue) -> None:
+    acct = venue.ex._accounts[venue.a]
+    acct.max_closed_orders = 3
+    views = [venue.place(Side.BUY, BID0 - 3, 10)[0] for _ in range(5)]
+    for v in views:
+        venue.ex.cancel_order(venue.a, SYM, order_id=v.order_id, now_ms=T0 + 20)
+    with pytest.raises(SimError) as exc:
+        venue.ex.get_order(venue.a, SYM, order_id=views[1].order_id)
+    assert _code(exc) == -2013
+    assert venue.ex.get_order(venue.a, SYM, order_id=views[2].order_id).status is SimOrderStatus.CANCELED

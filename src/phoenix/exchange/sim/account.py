@@ -7,6 +7,7 @@ notional, 0) / leverage``. Maintenance margin uses the symbol's maintenance rati
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 from phoenix.core.types import Side
@@ -43,10 +44,12 @@ class Account:
 
     __slots__ = (
         "api_key",
+        "closed",
         "countdown_deadline_ms",
         "id",
         "income",
         "leverage",
+        "max_closed_orders",
         "open",
         "orders",
         "positions",
@@ -55,13 +58,17 @@ class Account:
         "wallet_usdc",
     )
 
-    def __init__(self, account_id: AccountId, api_key: str, balance_usdc: float) -> None:
+    def __init__(
+        self, account_id: AccountId, api_key: str, balance_usdc: float, max_closed_orders: int = 100_000
+    ) -> None:
         self.id = account_id
         self.api_key = api_key
         self.wallet_usdc = balance_usdc
         self.positions: dict[str, PositionState] = {}
         self.leverage: dict[str, int] = {}
-        self.orders: dict[int, OwnOrder] = {}  # every order ever placed, by order id
+        self.orders: dict[int, OwnOrder] = {}  # open orders and the most recent closed ones, by order id
+        self.closed: deque[int] = deque()  # closed order ids, oldest first
+        self.max_closed_orders = max_closed_orders
         self.open: dict[str, SymbolOrders] = {}
         self.trades: dict[str, list[UserTrade]] = {}
         self.income: list[IncomeRecord] = []
@@ -93,6 +100,12 @@ class Account:
         if not so.by_client_id:
             so.bid_notional_usdc = 0.0
             so.ask_notional_usdc = 0.0
+
+    def retire(self, order: OwnOrder) -> None:
+        """Note a final order; the oldest closed orders beyond ``max_closed_orders`` are forgotten (-2013)."""
+        self.closed.append(order.order_id)
+        while len(self.closed) > self.max_closed_orders:
+            self.orders.pop(self.closed.popleft(), None)
 
     def order_filled(self, order: OwnOrder, steps: int, tick: float, step: float) -> None:
         """Reduce the open notional of an order by ``steps`` just filled (call while it is still open)."""

@@ -299,6 +299,7 @@ class Settlement:
             if order.resting:
                 m.book.remove_own(order)
             acct.untrack_open(order, tick, step)
+            acct.retire(order)
         else:
             order.status = SimOrderStatus.PARTIALLY_FILLED
         quote = price * tick * steps * step
@@ -403,6 +404,7 @@ class Settlement:
             m.book.remove_own(order)
         acct = self.accounts[order.account]
         acct.untrack_open(order, m.tick, m.step)
+        acct.retire(order)
         order.status = status
         order.update_time_ms = now_ms
         self.order_event(m, order, exec_type, now_ms, events, reason)
