@@ -200,7 +200,9 @@ def test_client_order_id_rules(venue: Venue) -> None:
         venue.place(Side.BUY, BID0, 100, client_order_id="bad id!")
     assert _code(exc) == -4015
     venue.ex.cancel_order(venue.a, SYM, client_order_id="mm-1", now_ms=T0 + 20)
-    venue.place(Side.BUY, BID0, 100, client_order_id="mm-1")  # reusable once closed
+    assert venue.ex.get_order(venue.a, SYM, client_order_id="mm-1").status is SimOrderStatus.CANCELED
+    again, _ = venue.place(Side.BUY, BID0, 100, client_order_id="mm-1")  # reusable once closed
+    assert venue.ex.get_order(venue.a, SYM, client_order_id="mm-1").order_id == again.order_id
 
 
 def test_cancel_and_unknown_codes(venue: Venue) -> None:

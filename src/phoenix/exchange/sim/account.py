@@ -45,6 +45,7 @@ class Account:
     __slots__ = (
         "api_key",
         "closed",
+        "closed_by_client_id",
         "countdown_deadline_ms",
         "id",
         "income",
@@ -68,6 +69,7 @@ class Account:
         self.leverage: dict[str, int] = {}
         self.orders: dict[int, OwnOrder] = {}  # open orders and the most recent closed ones, by order id
         self.closed: deque[int] = deque()  # closed order ids, oldest first
+        self.closed_by_client_id: dict[tuple[str, str], OwnOrder] = {}  # (symbol, id) → latest closed
         self.max_closed_orders = max_closed_orders
         self.open: dict[str, SymbolOrders] = {}
         self.trades: dict[str, list[UserTrade]] = {}
@@ -104,8 +106,13 @@ class Account:
     def retire(self, order: OwnOrder) -> None:
         """Note a final order; the oldest closed orders beyond ``max_closed_orders`` are forgotten (-2013)."""
         self.closed.append(order.order_id)
+        self.closed_by_client_id[(order.symbol, order.client_order_id)] = order
         while len(self.closed) > self.max_closed_orders:
-            self.orders.pop(self.closed.popleft(), None)
+            old = self.orders.pop(self.closed.popleft(), None)
+            if old is not None:
+                key = (old.symbol, old.client_order_id)
+                if self.closed_by_client_id.get(key) is old:
+                    del self.closed_by_client_id[key]
 
     def order_filled(self, order: OwnOrder, steps: int, tick: float, step: float) -> None:
         """Reduce the open notional of an order by ``steps`` just filled (call while it is still open)."""

@@ -757,11 +757,7 @@ class SimExchange:
             so = acct.open.get(symbol)
             if so is not None and client_order_id in so.by_client_id:
                 return so.by_client_id[client_order_id]
-            found = None
-            for o in acct.orders.values():  # closed orders: the latest with this client id
-                if o.symbol == symbol and o.client_order_id == client_order_id:
-                    found = o
-            return found
+            return acct.closed_by_client_id.get((symbol, client_order_id))
         raise SimError(
             -1102, "Param 'orderId' or 'origClientOrderId' must be sent, but both were empty/null!"
         )
