@@ -1,0 +1,168 @@
+"""Resilience over loopback: many symbols, handler bugs, scheduled reconnects, periodic resync, funding."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+
+from phoenix.core.types import (
+    BalanceUpdated,
+    BookSnapshot,
+    Event,
+    FundingPaid,
+    MarketDataStatus,
+    OrderFilled,
+    OrderType,
+    PlaceOrder,
+    Side,
+    TimeInForce,
+    TopOfBook,
+)
+from phoenix.exchange.binance.backoff import Backoff
+from phoenix.exchange.binance.clock import ServerClock
+from phoenix.exchange.binance.gateway import OrderGateway, Outcome
+from phoenix.exchange.binance.market_stream import MarketDataStream
+from phoenix.exchange.binance.rest import BinanceRestClient
+from phoenix.exchange.binance.signing import HmacSigner
+from phoenix.exchange.binance.urls import Endpoints, endpoints_for
+from phoenix.exchange.binance.user_stream import UserDataStream
+from phoenix.exchange.sim.server import SimServer
+
+
+def endpoints_of(sim: SimServer) -> Endpoints:
+    return endpoints_for(
+        "sim", rest=sim.rest_url, ws_public=sim.ws_public_url, ws_market=sim.ws_market_url,
+        ws_private=sim.ws_private_url, ws_api=sim.ws_api_url,
+    )  # fmt: skip
+
+
+def fast_backoff() -> Backoff:
+    return Backoff(base_s=0.05, cap_s=0.5, rng=random.Random(2))
+
+
+async def wait_for(cond: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+async def test_many_symbols_on_combined_streams_each_sync() -> None:
+    symbols = ["ETHUSDC", "BTCUSDC", "SOLUSDC", "XRPUSDC"]
+    async with SimServer(feed="synthetic", symbols=symbols, seed=4, speed=2.0) as sim:
+        e = endpoints_of(sim)
+        events: list[Event] = []
+
+        async def on_event(ev: Event) -> None:
+            events.append(ev)
+
+        async with BinanceRestClient(e) as rest:
+            filters = await rest.fetch_exchange_filters(symbols)
+            md = MarketDataStream(e, rest, filters, symbols, on_event, max_streams_per_connection=5,
+                                  backoff=fast_backoff)  # fmt: skip
+            # 12 public streams in chunks of 5 → 3 public connections, 4 mark-price streams → 1 market one
+            assert sorted((c.route, len(c.streams)) for c in md.connections) == [
+                ("market", 4), ("public", 2), ("public", 5), ("public", 5),
+            ]  # fmt: skip
+            async with md:
+                await wait_for(lambda: all(md.in_sync(s) for s in symbols), 8.0)
+                await wait_for(lambda: {t.symbol for t in events if isinstance(t, TopOfBook)} == set(symbols))
+        assert {s.symbol for s in events if isinstance(s, BookSnapshot)} == set(symbols)
+
+
+async def test_handler_error_reconnects_and_resyncs() -> None:
+    async with SimServer(feed="synthetic", seed=6, speed=2.0) as sim:
+        e = endpoints_of(sim)
+        statuses: list[MarketDataStatus] = []
+        blew_up = False
+
+        async def on_event(ev: Event) -> None:
+            nonlocal blew_up
+            if isinstance(ev, MarketDataStatus):
+                statuses.append(ev)
+            if isinstance(ev, TopOfBook) and not blew_up:
+                blew_up = True
+                raise RuntimeError("bug in a downstream handler")
+
+        async with BinanceRestClient(e) as rest:
+            filters = await rest.fetch_exchange_filters(["ETHUSDC"])
+            async with MarketDataStream(e, rest, filters, ["ETHUSDC"], on_event, backoff=fast_backoff) as md:
+                await wait_for(lambda: blew_up and md.handler_errors == 1)
+                public = next(c for c in md.connections if c.route == "public")
+                await wait_for(lambda: md.in_sync("ETHUSDC") and public.connects >= 2)
+                assert md.handler_errors == 1
+                assert statuses and statuses[-1].in_sync
+
+
+async def test_scheduled_reconnect_before_max_age() -> None:
+    async with SimServer(feed="synthetic", seed=8, speed=2.0) as sim:
+        e = endpoints_of(sim)
+
+        async def on_event(ev: Event) -> None:
+            return None
+
+        async with BinanceRestClient(e) as rest:
+            filters = await rest.fetch_exchange_filters(["ETHUSDC"])
+            md = MarketDataStream(e, rest, filters, ["ETHUSDC"], on_event, max_connection_age_s=0.6,
+                                  backoff=fast_backoff)  # fmt: skip
+            async with md:
+                public = next(c for c in md.connections if c.route == "public")
+                await wait_for(lambda: public.scheduled_reconnects >= 1 and public.connects >= 2)
+                await wait_for(lambda: md.in_sync("ETHUSDC"))
+                assert public.watchdog_trips == 0
+
+
+async def test_periodic_clock_resync_in_background() -> None:
+    async with SimServer(feed="manual") as sim:
+        e = endpoints_of(sim)
+        clock = ServerClock(resync_interval_ms=200)
+        async with BinanceRestClient(e, HmacSigner(sim.api_key, sim.api_secret), clock=clock) as rest:
+            first = clock.synced_at_ms
+            assert first is not None
+            sim.faults.set_clock_skew(2_000)  # within recvWindow: no -1021, only the periodic sync sees it
+            await asyncio.sleep(0.25)
+            await rest.fetch_account()
+            await wait_for(lambda: clock.synced_at_ms != first)
+            assert abs(clock.offset_ms - 2_000) < 200 and rest.resyncs == 0
+
+
+async def test_funding_fee_reaches_core_as_funding_paid() -> None:
+    period_ms = 8 * 3600 * 1000
+    now = [(time.time_ns() // 1_000_000 // period_ms + 1) * period_ms - 60_000]  # one minute before funding
+
+    def sim_clock() -> int:
+        return now[0]
+
+    async with SimServer(feed="manual", clock_ms=sim_clock) as sim:
+        e = endpoints_of(sim)
+        signer = HmacSigner(sim.api_key, sim.api_secret)
+        events: list[Event] = []
+
+        async def on_event(ev: Event) -> None:
+            events.append(ev)
+
+        async with BinanceRestClient(e, signer) as rest:
+            filters = await rest.fetch_exchange_filters(["ETHUSDC"])
+            f = filters["ETHUSDC"]
+            async with UserDataStream(e, rest, filters, on_event, backoff=fast_backoff) as us:
+                await asyncio.wait_for(us.connected.wait(), 5.0)
+                async with OrderGateway(e, rest, signer, filters) as gw:
+                    res = await gw.place(
+                        PlaceOrder(symbol="ETHUSDC", client_order_id="long-1", side=Side.BUY, price_ticks=0,
+                                   qty_steps=100, order_type=OrderType.MARKET, time_in_force=TimeInForce.IOC)
+                    )  # fmt: skip
+                    assert res.outcome is Outcome.CONFIRMED
+                await wait_for(lambda: any(isinstance(x, OrderFilled) for x in events))
+                premium = await rest.fetch_premium_index("ETHUSDC")
+                now[0] += 61_000  # past the funding time
+                sim.advance_timers()
+                await wait_for(lambda: any(isinstance(x, FundingPaid) for x in events))
+        paid = next(x for x in events if isinstance(x, FundingPaid))
+        expected = -(100 * f.step) * premium.markPrice * premium.lastFundingRate  # long pays a positive rate
+        assert paid.symbol == "ETHUSDC"
+        assert abs(paid.amount_usdc - expected) < 1e-6 + abs(expected) * 0.01
+        idx = events.index(paid)
+        assert isinstance(events[idx + 1], BalanceUpdated)
