@@ -166,3 +166,28 @@ async def test_funding_fee_reaches_core_as_funding_paid() -> None:
         assert abs(paid.amount_usdc - expected) < 1e-6 + abs(expected) * 0.01
         idx = events.index(paid)
         assert isinstance(events[idx + 1], BalanceUpdated)
+
+
+async def test_limiter_adopts_exchange_limits_and_never_triggers_429() -> None:
+    from phoenix.exchange.sim.ratelimit import RateLimits
+
+    async with SimServer(feed="manual", limits=RateLimits(orders_per_10s=10)) as sim:
+        e = endpoints_of(sim)
+        signer = HmacSigner(sim.api_key, sim.api_secret)
+        async with BinanceRestClient(e, signer) as rest:
+            filters = await rest.fetch_exchange_filters(["ETHUSDC"])
+            assert any(c.kind == "orders" and c.limit == 10 for c in rest.limiter.counters)
+            f = filters["ETHUSDC"]
+            bid = round((await rest.fetch_depth("ETHUSDC", 5)).bids[0][0] / f.tick)
+            orders = [
+                PlaceOrder(
+                    symbol="ETHUSDC", client_order_id=f"rl-{i}", side=Side.BUY, price_ticks=px,
+                    qty_steps=f.min_steps_at(px),
+                )
+                for i, px in enumerate(range(bid - 10, bid - 20, -1))
+            ]  # fmt: skip
+            async with OrderGateway(e, rest, signer, filters) as gw:
+                results = await gw.place_many(orders)
+            assert [r.outcome for r in results] == [Outcome.CONFIRMED] * 10  # 8 at once, 2 after the window
+            assert rest.limiter.waits >= 1 and rest.limiter.rejections_429 == 0
+            assert len(await rest.fetch_open_orders("ETHUSDC")) == 10

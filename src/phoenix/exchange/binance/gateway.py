@@ -332,12 +332,18 @@ class OrderGateway:
                 pass  # fall through to REST: nothing reached the exchange
             except (ExchangeError, TimeoutError, ConnectionError) as exc:
                 return self._result(symbol, cid, "ws", None, exc)
+            except Exception as exc:  # e.g. an undecodable reply: sent, so the outcome is unknown
+                log.exception("ws-api %s %s: unexpected error", ws_method, cid)
+                return self._result(symbol, cid, "ws", None, exc)
         if self.use_ws_api:
             self.rest_fallbacks += 1
         try:
             order = await rest_call()
             return self._result(symbol, cid, "rest", order, None)
         except (ExchangeError, TimeoutError, ConnectionError) as exc:
+            return self._result(symbol, cid, "rest", None, exc)
+        except Exception as exc:
+            log.exception("rest %s %s: unexpected error", ws_method, cid)
             return self._result(symbol, cid, "rest", None, exc)
 
     # ------------------------------------------------------------------ public API
@@ -395,7 +401,9 @@ class OrderGateway:
         params = [codec.place_params(a, self.filters[a.symbol]) for a in actions]
         try:
             items = await self.rest.place_batch_orders(params)
-        except (ExchangeError, TimeoutError, ConnectionError) as exc:
+        except Exception as exc:  # typed errors classify themselves; anything else after sending is unknown
+            if not isinstance(exc, ExchangeError | TimeoutError | ConnectionError):
+                log.exception("batchOrders: unexpected error")
             return [self._result(a.symbol, a.client_order_id, "rest", None, exc) for a in actions]
         out = []
         for a, item in zip(actions, items, strict=True):

@@ -251,7 +251,12 @@ class MarketDataStream:
 
     async def _restart_book(self, symbol: str) -> None:
         await self._lose_book(symbol)
-        self._snapshot_tasks[symbol] = asyncio.create_task(self._fetch_snapshot(symbol))
+        self._ensure_snapshot(symbol)
+
+    def _ensure_snapshot(self, symbol: str) -> None:
+        task = self._snapshot_tasks.get(symbol)
+        if task is None or task.done():
+            self._snapshot_tasks[symbol] = asyncio.create_task(self._fetch_snapshot(symbol))
 
     async def _fetch_snapshot(self, symbol: str) -> None:
         book = self.books[symbol]
@@ -260,7 +265,7 @@ class MarketDataStream:
         while not self._stopping:
             try:
                 snap = await self.rest.fetch_depth(symbol, self.snapshot_limit)
-            except ExchangeError as exc:
+            except (ExchangeError, msgspec.ValidationError, msgspec.DecodeError) as exc:
                 log.warning("depth snapshot %s failed: %s", symbol, exc)
                 await asyncio.sleep(backoff.next_delay_s())
                 continue
@@ -333,6 +338,6 @@ class MarketDataStream:
         elif result is DiffResult.GAP:
             log.warning("depth gap on %s (pu chain broken or book crossed): rebuilding", ev.s)
             await self._set_sync(ev.s, False, "gap")
-            self._snapshot_tasks[ev.s] = asyncio.create_task(self._fetch_snapshot(ev.s))
-        elif result is DiffResult.SNAPSHOT_TOO_OLD and ev.s not in self._snapshot_tasks:
-            self._snapshot_tasks[ev.s] = asyncio.create_task(self._fetch_snapshot(ev.s))
+            self._ensure_snapshot(ev.s)
+        elif result is DiffResult.SNAPSHOT_TOO_OLD:
+            self._ensure_snapshot(ev.s)
