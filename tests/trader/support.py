@@ -100,6 +100,18 @@ class Venue:
             elif isinstance(a, ModifyOrder):
                 old = self.orders.get(a.client_order_id)
                 if old is None:
+                    self.pending.append(
+                        OrderUpdated(
+                            symbol=a.symbol,
+                            ts_ns=ts,
+                            client_order_id=a.client_order_id,
+                            status=OrderStatus.REJECTED,
+                            side=a.side,
+                            price_ticks=0,
+                            qty_steps=0,
+                            error_code=-2011,
+                        )
+                    )
                     continue
                 new = PlaceOrder(
                     symbol=a.symbol,

@@ -1,8 +1,9 @@
 """Account-wide risk: the global notional cap and the stop-loss latch.
 
 - Global cap (``global.total_notional_max``, USDC). Pre-trade, each symbol's worst-case exposure is bounded
-  by what the other symbols' worst cases leave of the cap. Post-trade, when the total notional of the
-  positions is above the cap, every symbol may only reduce until it is back below.
+  by what the other symbols' worst cases leave of the cap, and by an equal share of it. Post-trade, when
+  the total notional of the positions is above the cap, every symbol may only reduce until it is back
+  below.
 - Stop-loss (``global.stop_loss_pct``): when equity falls that many percent below its peak, the trader
   cancels everything and flattens every symbol once, then stays halted (latched) until an explicit
   ``resume``, which also restarts the peak from the current equity.
@@ -46,6 +47,8 @@ class Portfolio:
     def allowance_steps(self, store: Store, state: SymbolState) -> int | None:
         """The most worst-case steps ``state`` may hold so that Σ worst-case notional ≤ the cap.
 
+        The smaller of what the other symbols' worst cases leave and an equal share of the cap per enabled
+        symbol, so the first symbol to quote cannot take the whole cap and starve the others.
         None when the symbol has no price yet (then only net_max applies, and the strategy cannot quote
         anyway without a book).
         """
@@ -62,7 +65,8 @@ class Portfolio:
                 p = st.reference_price()
                 if p is not None:
                     others += worst * st.filters.step * p
-        left = cap - others
+        enabled = sum(1 for st in store.symbols.values() if st.config.enabled) or 1
+        left = min(cap - others, cap / enabled)
         if left <= 0.0:
             return 0
         return int(left / (price * state.filters.step))

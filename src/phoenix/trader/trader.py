@@ -336,7 +336,7 @@ class Trader:
                         d.actions.append(action)
                 grinder.reentry_done(now_ns)
             self._maybe_grind(symbol, now_ns, d)
-            if now_ns - rt.last_quote_ns >= self._interval_ns(rt, now_ns):
+            if change is not None or now_ns - rt.last_quote_ns >= self._interval_ns(rt, now_ns):
                 self._requote(symbol, now_ns, d)
 
     def _check_portfolio(self, now_ns: int, d: Decision) -> bool:
