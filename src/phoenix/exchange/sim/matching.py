@@ -13,6 +13,7 @@ index 0 = bids, 1 = asks. Market quantities are floats; own quantities are int s
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left, insort
 from collections.abc import Iterable
 
@@ -133,8 +134,9 @@ class Book:
     """One symbol's book: market levels, resting participant orders with queue positions, update ids."""
 
     __slots__ = (
+        "_best",
         "_own_prices",
-        "_prices",
+        "_stale",
         "_touched",
         "include_own",
         "last_diff_id",
@@ -157,7 +159,8 @@ class Book:
         self.include_own = include_own
         self.proportional = queue_model == "proportional"
         self.mkt: tuple[dict[int, float], dict[int, float]] = ({}, {})
-        self._prices: tuple[list[int], list[int]] = ([], [])  # ascending
+        self._best: list[int | None] = [None, None]  # best market price per side, valid unless stale
+        self._stale: list[bool] = [False, False]
         self.own: tuple[dict[int, list[OwnOrder]], dict[int, list[OwnOrder]]] = ({}, {})
         self.own_steps: tuple[dict[int, int], dict[int, int]] = ({}, {})
         self._own_prices: tuple[list[int], list[int]] = ([], [])  # ascending
@@ -169,52 +172,34 @@ class Book:
 
     def set_market_level(self, si: int, price: int, qty: float) -> None:
         """Set one market level to an absolute qty (≤ 0 removes) and re-rank queues at that price."""
-        levels = self.mkt[si]
-        old = levels.get(price)
-        if qty <= QTY_EPS:
-            if old is None:
-                return
-            del levels[price]
-            prices = self._prices[si]
-            del prices[bisect_left(prices, price)]
-            qty = 0.0
-        else:
-            if old is None:
-                insort(self._prices[si], price)
-            elif old == qty:
-                return
-            levels[price] = qty
-        self._touched[si].add(price)
-        if old is not None and qty < old:
-            orders = self.own[si].get(price)
-            if orders:
-                if self.proportional:
-                    ratio = qty / old
-                    for o in orders:
-                        o.queue_ahead *= ratio
-                else:
-                    for o in orders:
-                        if o.queue_ahead > qty:
-                            o.queue_ahead = qty
+        self.apply_levels(si, ((price, qty),))
 
     def apply_levels(self, si: int, levels: Iterable[tuple[int, float]]) -> None:
-        """``set_market_level`` for many levels (the feed hot path, with locals bound once)."""
+        """Set market levels to absolute quantities (the feed hot path, with locals bound once).
+
+        The best price is tracked incrementally; removing it only marks it stale (recomputed once,
+        on demand, by ``market_best``), so a batch that walks the book costs one scan at most.
+        """
         book = self.mkt[si]
-        prices = self._prices[si]
         add = self._touched[si].add
         own = self.own[si]
         get = book.get
+        best = self._best[si]
+        stale = self._stale[si]
+        is_bid = si == BID
         for price, qty in levels:
             old = get(price)
             if qty <= QTY_EPS:
                 if old is None:
                     continue
                 del book[price]
-                del prices[bisect_left(prices, price)]
+                if price == best:
+                    stale = True
                 qty = 0.0
             else:
                 if old is None:
-                    insort(prices, price)
+                    if not stale and (best is None or (price > best if is_bid else price < best)):
+                        best = price
                 elif old == qty:
                     continue
                 book[price] = qty
@@ -230,13 +215,16 @@ class Book:
                         for o in orders:
                             if o.queue_ahead > qty:
                                 o.queue_ahead = qty
+        self._best[si] = best
+        self._stale[si] = stale
 
     def clear_market(self) -> None:
         """Remove every market level (participants' orders stay; call ``clamp_queues`` after refilling)."""
         for si in (BID, ASK):
             self._touched[si].update(self.mkt[si])
             self.mkt[si].clear()
-            self._prices[si].clear()
+            self._best[si] = None
+            self._stale[si] = False
 
     def clamp_queues(self) -> None:
         """After a snapshot: no order can have more market size ahead than its level now shows."""
@@ -256,8 +244,8 @@ class Book:
         if new <= QTY_EPS:
             if price in levels:
                 del levels[price]
-                prices = self._prices[si]
-                del prices[bisect_left(prices, price)]
+                if price == self._best[si]:
+                    self._stale[si] = True
         else:
             levels[price] = new
         self._touched[si].add(price)
@@ -268,10 +256,11 @@ class Book:
 
     def market_best(self, si: int) -> int | None:
         """Best market-only price of a side."""
-        prices = self._prices[si]
-        if not prices:
-            return None
-        return prices[-1] if si == BID else prices[0]
+        if self._stale[si]:
+            levels = self.mkt[si]
+            self._best[si] = (max(levels) if si == BID else min(levels)) if levels else None
+            self._stale[si] = False
+        return self._best[si]
 
     # ------------------------------------------------------------------ own orders
 
@@ -378,10 +367,8 @@ class Book:
 
     def top_of_book(self) -> tuple[int | None, float, int | None, float]:
         """(bid, bid qty, ask, ask qty) of the published book in one pass (the per-event hot path)."""
-        pb = self._prices[BID]
-        pa = self._prices[ASK]
-        bid = pb[-1] if pb else None
-        ask = pa[0] if pa else None
+        bid = self._best[BID] if not self._stale[BID] else self.market_best(BID)
+        ask = self._best[ASK] if not self._stale[ASK] else self.market_best(ASK)
         if self.include_own:
             ob = self._own_prices[BID]
             oa = self._own_prices[ASK]
@@ -407,15 +394,14 @@ class Book:
 
     def level_prices(self, si: int, limit: int) -> list[int]:
         """Published prices of a side, best first, at most ``limit``."""
-        prices = self._prices[si]
-        market = prices[-limit:] if si == BID else prices[:limit]
+        prices: Iterable[int] = self.mkt[si]
         if self.include_own and self._own_prices[si]:
-            merged = set(market)
+            merged = set(self.mkt[si])
             merged.update(self._own_prices[si])
-            ordered = sorted(merged, reverse=si == BID)
-        else:
-            ordered = market[::-1] if si == BID else list(market)
-        return ordered[:limit]
+            prices = merged
+        if si == BID:
+            return heapq.nlargest(limit, prices)
+        return heapq.nsmallest(limit, prices)
 
     def levels(self, si: int, limit: int) -> tuple[tuple[int, float], ...]:
         """Published levels of a side, best first."""
@@ -478,7 +464,7 @@ class Book:
 
     def _walk_prices(self, si: int, limit_price: int | None) -> list[int]:
         # every published price of the resting side, best first, within the taker's limit
-        prices = set(self._prices[si])
+        prices = set(self.mkt[si])
         prices.update(self._own_prices[si])
         if si == ASK:
             ordered = sorted(prices)
