@@ -7,8 +7,9 @@ queue (``queue_ahead = min(queue_ahead, level)``); ``proportional`` assumes they
 (``queue_ahead *= new / old``). Orders of simulated participants at one price keep FIFO order
 among themselves; ``queue_ahead`` is non-decreasing along that FIFO.
 
-Levels are dicts keyed by int ticks with a sorted price list per side for the best price; side
-index 0 = bids, 1 = asks. Market quantities are floats; own quantities are int steps.
+Levels are dicts keyed by int ticks; the best market price is tracked incrementally (a removed best
+is rescanned once, lazily); participants' prices keep a small sorted list. Side index 0 = bids,
+1 = asks. Market quantities are floats; own quantities are int steps.
 """
 
 from __future__ import annotations
