@@ -166,3 +166,14 @@ def test_diff_starting_exactly_at_snapshot_id_is_accepted() -> None:
     s2 = BookSync("X")
     s2.on_diff(d(11, 12, 10))
     assert s2.on_snapshot(10, SNAP_BIDS, SNAP_ASKS) is SnapshotResult.SYNCED
+
+
+def test_overlapping_socket_duplicates_are_skipped_not_gaps() -> None:
+    s = BookSync("X")
+    s.on_diff(d(9, 12, 8))
+    s.on_diff(d(13, 15, 12))
+    s.on_diff(d(13, 15, 12))  # the same event from the successor socket while buffering
+    assert s.on_snapshot(10, SNAP_BIDS, SNAP_ASKS) is SnapshotResult.SYNCED
+    assert s.on_diff(d(16, 18, 15, [(98, 1.0)])) is DiffResult.APPLIED
+    assert s.on_diff(d(16, 18, 15, [(98, 7.0)])) is DiffResult.DUPLICATE
+    assert s.book.bids[98] == 1.0 and s.in_sync and s.gaps == 0

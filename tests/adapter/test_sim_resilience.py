@@ -19,6 +19,7 @@ from phoenix.core.types import (
     Side,
     TimeInForce,
     TopOfBook,
+    TradePrinted,
 )
 from phoenix.exchange.binance.backoff import Backoff
 from phoenix.exchange.binance.clock import ServerClock
@@ -97,22 +98,40 @@ async def test_handler_error_reconnects_and_resyncs() -> None:
                 assert statuses and statuses[-1].in_sync
 
 
-async def test_scheduled_reconnect_before_max_age() -> None:
-    async with SimServer(feed="synthetic", seed=8, speed=2.0) as sim:
+async def test_scheduled_reconnect_is_make_before_break_and_keeps_books_in_sync() -> None:
+    async with SimServer(feed="synthetic", seed=8, speed=3.0) as sim:
         e = endpoints_of(sim)
+        events: list[Event] = []
 
         async def on_event(ev: Event) -> None:
-            return None
+            events.append(ev)
 
         async with BinanceRestClient(e) as rest:
             filters = await rest.fetch_exchange_filters(["ETHUSDC"])
-            md = MarketDataStream(e, rest, filters, ["ETHUSDC"], on_event, max_connection_age_s=0.6,
+            md = MarketDataStream(e, rest, filters, ["ETHUSDC"], on_event, max_connection_age_s=0.5,
                                   backoff=fast_backoff)  # fmt: skip
             async with md:
                 public = next(c for c in md.connections if c.route == "public")
-                await wait_for(lambda: public.scheduled_reconnects >= 1 and public.connects >= 2)
                 await wait_for(lambda: md.in_sync("ETHUSDC"))
-                assert public.watchdog_trips == 0
+                await wait_for(lambda: public.scheduled_reconnects >= 3 and public.connects >= 4, 6.0)
+                assert md.in_sync("ETHUSDC")
+                statuses = [s for s in events if isinstance(s, MarketDataStatus)]
+                assert [s.in_sync for s in statuses] == [True]  # never left sync across the handovers
+                assert len([s for s in events if isinstance(s, BookSnapshot)]) == 1
+                assert md.books["ETHUSDC"].gaps == 0 and public.watchdog_trips == 0
+                assert any(isinstance(t, TradePrinted) for t in events)
+                # the book still equals the simulator's
+                await asyncio.sleep(0.3)
+                for _ in range(50):
+                    view = sim.engine.depth("ETHUSDC", 1000)
+                    if md.books["ETHUSDC"].last_update_id == view.last_update_id:
+                        bids, asks = md.books["ETHUSDC"].book.levels()
+                        assert [p for p, _ in bids] == [p for p, _ in view.bids]
+                        assert [p for p, _ in asks] == [p for p, _ in view.asks]
+                        break
+                    await asyncio.sleep(0.01)
+                else:
+                    raise AssertionError("never caught the book at the simulator's update id")
 
 
 async def test_periodic_clock_resync_in_background() -> None:

@@ -95,6 +95,7 @@ class DiffResult(Enum):
 
     BUFFERED = "buffered"
     IGNORED = "ignored"  # older than the snapshot
+    DUPLICATE = "duplicate"  # already applied (two sockets overlap during a connection handover)
     APPLIED = "applied"
     SYNCED = "synced"  # this diff completed the sync (emit a full snapshot)
     GAP = "gap"  # chain broken or book crossed: book cleared, new snapshot needed
@@ -155,6 +156,8 @@ class BookSync:
     def on_diff(self, d: Diff) -> DiffResult:
         """Feed one diff event from the stream."""
         if self.state is SyncState.IN_SYNC:
+            if d.last_id <= self.last_update_id:
+                return DiffResult.DUPLICATE
             if d.prev_id != self.last_update_id:
                 self._gap()
                 return DiffResult.GAP
@@ -205,6 +208,8 @@ class BookSync:
             return SnapshotResult.TOO_OLD
         prev: int | None = None
         for d in pending:
+            if prev is not None and d.last_id <= prev:
+                continue  # duplicate from an overlapping socket
             if prev is not None and d.prev_id != prev:
                 self._gap()
                 return SnapshotResult.GAP

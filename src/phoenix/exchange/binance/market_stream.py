@@ -3,9 +3,10 @@
 One connection per route (and per ``max_streams_per_connection`` chunk). Depth diffs feed a ``BookSync``
 per symbol; the REST snapshot is fetched after the stream is open. Emits core events through an async
 callback: ``BookSnapshot`` whenever a book (re)enters sync, then ``BookDelta`` per applied diff, and
-``TopOfBook``, ``TradePrinted``, ``MarkPriceUpdated``. Reconnects forever with capped jittered backoff,
-reconnects before Binance's 24 h cut-off, and a watchdog closes a connection whose last message is older
-than its configured age (all its books leave sync first).
+``TopOfBook``, ``TradePrinted``, ``MarkPriceUpdated``. Reconnects forever with capped jittered backoff and
+replaces each connection before Binance's 24 h cut-off (make-before-break: the new socket opens first and
+overlapping events are skipped by id, so books stay in sync). A watchdog closes a connection whose last
+message is older than its configured age (all its books leave sync first).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import aiohttp
 import msgspec
@@ -50,7 +51,7 @@ class StreamConnection:
     watchdog_trips: int = 0
     scheduled_reconnects: int = 0
     ws: aiohttp.ClientWebSocketResponse | None = None
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    successor: aiohttp.ClientWebSocketResponse | None = None  # scheduled make-before-break replacement
 
 
 class MarketDataStream:
@@ -96,6 +97,9 @@ class MarketDataStream:
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self.decode_errors = 0
+        self.duplicates_skipped = 0
+        self._last_trade_id: dict[str, int] = {}
+        self._last_ticker_id: dict[str, int] = {}
         self.sync_changes = 0
         self.handler_errors = 0
         self.connections = self._plan(
@@ -168,29 +172,45 @@ class MarketDataStream:
 
     # ------------------------------------------------------------------ connection loop
 
+    async def _connect(self, conn: StreamConnection) -> aiohttp.ClientWebSocketResponse:
+        assert self._session is not None
+        return await self._session.ws_connect(conn.url, autoping=True, max_msg_size=0)
+
     async def _connection_loop(self, conn: StreamConnection) -> None:
         backoff = self._backoff()
-        assert self._session is not None
+        ws: aiohttp.ClientWebSocketResponse | None = None
         while not self._stopping:
+            handover = False
             try:
-                async with self._session.ws_connect(conn.url, autoping=True, max_msg_size=0) as ws:
-                    conn.ws = ws
-                    conn.connected = True
-                    conn.connects += 1
-                    conn.connected_at = conn.last_message_at = self._now()
-                    backoff.reset()
-                    log.info("market stream %s connected (%d streams)", conn.route, len(conn.streams))
+                fresh = ws is None
+                if ws is None:
+                    ws = await self._connect(conn)
+                conn.ws = ws
+                conn.connected = True
+                conn.connects += 1
+                conn.connected_at = conn.last_message_at = self._now()
+                backoff.reset()
+                log.info("market stream %s connected (%d streams)", conn.route, len(conn.streams))
+                if fresh:
+                    self._forget_sequences(conn)
                     for symbol in conn.depth_symbols:
                         await self._restart_book(symbol)
-                    watchdog = asyncio.create_task(self._watchdog(conn, ws))
-                    try:
-                        async for msg in ws:
-                            conn.last_message_at = self._now()
-                            conn.messages += 1
-                            if msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
-                                await self._on_frame(msg.data)
-                    finally:
-                        watchdog.cancel()
+                watchdog = asyncio.create_task(self._watchdog(conn, ws))
+                try:
+                    async for msg in ws:
+                        conn.last_message_at = self._now()
+                        conn.messages += 1
+                        if msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                            await self._on_frame(msg.data)
+                finally:
+                    watchdog.cancel()
+                successor, conn.successor = conn.successor, None
+                if successor is not None and not successor.closed and not self._stopping:
+                    # make-before-break: the new socket has been receiving since before the old one closed;
+                    # overlapping events are skipped by update/trade id, so the books stay in sync
+                    await ws.close()
+                    ws = successor
+                    handover = True
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 log.warning("market stream %s error: %s", conn.route, type(exc).__name__)
             except Exception:
@@ -198,10 +218,17 @@ class MarketDataStream:
                 self.handler_errors += 1
                 log.exception("market stream %s: unexpected error; reconnecting", conn.route)
             finally:
-                conn.connected = False
-                conn.ws = None
-                for symbol in conn.depth_symbols:
-                    await self._lose_book(symbol)
+                if not handover:
+                    conn.connected = False
+                    conn.ws = None
+                    for sock in (ws, conn.successor):
+                        if sock is not None:
+                            await sock.close()
+                    ws = conn.successor = None
+                    for symbol in conn.depth_symbols:
+                        await self._lose_book(symbol)
+            if handover:
+                continue
             if self._stopping:
                 break
             delay = backoff.next_delay_s()
@@ -225,9 +252,19 @@ class MarketDataStream:
                 return
             if now - conn.connected_at > self.max_connection_age_s:
                 conn.scheduled_reconnects += 1
-                log.info("market stream %s reached its max age: scheduled reconnect", conn.route)
+                log.info("market stream %s reached its max age: opening its successor", conn.route)
+                try:
+                    conn.successor = await asyncio.wait_for(self._connect(conn), timeout=10.0)
+                except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                    log.warning("market stream %s successor failed (%s): plain reconnect", conn.route, exc)
                 await ws.close()
                 return
+
+    def _forget_sequences(self, conn: StreamConnection) -> None:
+        for name in conn.streams:
+            symbol = name.split("@", 1)[0].upper()
+            self._last_trade_id.pop(symbol, None)
+            self._last_ticker_id.pop(symbol, None)
 
     # ------------------------------------------------------------------ book sync
 
@@ -305,8 +342,17 @@ class MarketDataStream:
         if f is None:
             return
         if isinstance(ev, wire.BookTicker):
+            if ev.u and ev.u <= self._last_ticker_id.get(ev.s, 0):
+                self.duplicates_skipped += 1  # overlap during a handover, or older than what we have
+                return
+            self._last_ticker_id[ev.s] = ev.u
             await self._on_event(codec.top_of_book(ev, f))
         elif isinstance(ev, wire.Trade | wire.AggTrade):
+            trade_id = ev.t if isinstance(ev, wire.Trade) else ev.a
+            if trade_id and trade_id <= self._last_trade_id.get(ev.s, 0):
+                self.duplicates_skipped += 1
+                return
+            self._last_trade_id[ev.s] = trade_id
             await self._on_event(codec.trade_printed(ev, f))
         else:
             await self._on_event(codec.mark_price(ev))
@@ -329,7 +375,9 @@ class MarketDataStream:
             ev.U, ev.u, ev.pu, codec.levels_to_ticks(ev.b, tick), codec.levels_to_ticks(ev.a, tick), ev.E
         )
         result = book.on_diff(diff)
-        if result is DiffResult.APPLIED:
+        if result is DiffResult.DUPLICATE:
+            self.duplicates_skipped += 1
+        elif result is DiffResult.APPLIED:
             await self._on_event(
                 BookDelta(symbol=ev.s, ts_ns=ev.E * codec.MS_NS, bids=diff.bids, asks=diff.asks)
             )
