@@ -182,3 +182,12 @@ def test_recorded_feed_reads_bare_events_without_envelope(tmp_path: Path) -> Non
     assert [type(e) for e in events] == [FeedSnapshot, FeedDelta, FeedDelta, FeedTrade]
     assert events[1].bids == ((1000, 0.5),)
     assert events[3].aggressor is Side.BUY and events[3].price_ticks == 1001
+
+
+def test_synthetic_sizes_scale_with_price() -> None:
+    btc = FILTERS["BTCUSDC"]
+    first = next(iter(SyntheticFeed("BTCUSDC", btc, seed=1, mid=90_000.0, duration_s=1)))
+    assert isinstance(first, FeedSnapshot)
+    best_notional = first.bids[0][1] * 90_000.0
+    assert 500.0 < best_notional < 40_000.0  # ≈ 6000 USDC with log-normal noise
+    assert first.asks[0][0] - first.bids[0][0] == 1

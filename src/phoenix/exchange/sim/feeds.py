@@ -102,8 +102,9 @@ class SyntheticFeed:
         sigma_bps_per_sqrt_s: Volatility of the mid diffusion (bps per √second).
         levels: Levels per side.
         trade_rate_per_s: Poisson intensity of market trades.
-        trade_qty: Mean trade size (base units).
-        level_qty: Size of the best level (base units); deeper levels are larger.
+        trade_qty: Mean trade size (base units); None = 900 USDC of notional at the start mid.
+        level_qty: Size of the best level (base units; deeper levels are larger); None = 6000 USDC
+            of notional at the start mid (2.0 ETH at 3000).
         step_ms: Book update cadence.
         start_ms: Exchange time of the first event.
         duration_s: Stop after this much exchange time (None = endless).
@@ -120,8 +121,8 @@ class SyntheticFeed:
         sigma_bps_per_sqrt_s: float = 1.2,
         levels: int = 20,
         trade_rate_per_s: float = 2.0,
-        trade_qty: float = 0.3,
-        level_qty: float = 2.0,
+        trade_qty: float | None = None,
+        level_qty: float | None = None,
         step_ms: int = 100,
         start_ms: int = 1_700_000_000_000,
         duration_s: float | None = None,
@@ -136,8 +137,8 @@ class SyntheticFeed:
         self.sigma_bps_per_sqrt_s = sigma_bps_per_sqrt_s
         self.levels = levels
         self.trade_rate_per_s = trade_rate_per_s
-        self.trade_qty = trade_qty
-        self.level_qty = level_qty
+        self.trade_qty = trade_qty if trade_qty is not None else 900.0 / mid
+        self.level_qty = level_qty if level_qty is not None else 6000.0 / mid
         self.step_ms = step_ms
         self.start_ms = start_ms
         self.duration_s = duration_s
