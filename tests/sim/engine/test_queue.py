@@ -11,8 +11,10 @@ from tests.sim.engine.conftest import BID0, SYM, T0, Venue, make_venue, order_up
 
 def test_resting_order_queues_behind_displayed_size_and_fills_after_it(venue: Venue) -> None:
     view, _ = venue.place(Side.BUY, BID0, 100, tif=TimeInForce.GTX)  # 0.100 behind 1.0 displayed
+    assert venue.ex.queue_ahead(venue.a, SYM, order_id=view.order_id) == pytest.approx(1.0)
     events = venue.ex.apply_market_trade(SYM, BID0, 0.6, Side.SELL, T0 + 20)
     assert order_updates(events) == []
+    assert venue.ex.queue_ahead(venue.a, SYM, order_id=view.order_id) == pytest.approx(0.4)
     assert venue.order(view).executed_qty_steps == 0
     events = venue.ex.apply_market_trade(SYM, BID0, 0.45, Side.SELL, T0 + 30)  # 0.4 ahead left, 0.05 to us
     fills = [e for e in order_updates(events) if e.exec_type is ExecType.TRADE]

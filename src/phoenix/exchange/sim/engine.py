@@ -644,6 +644,25 @@ class SimExchange:
             raise SimError(-2013, "Order does not exist.")
         return order.view(m.tick, m.step)
 
+    def queue_ahead(
+        self,
+        account: AccountId,
+        symbol: str,
+        *,
+        order_id: int | None = None,
+        client_order_id: str | None = None,
+    ) -> float | None:
+        """Market size (base units) still ahead of a resting order at its price; None if not resting.
+
+        Participants' orders ahead in FIFO are not included (see ``matching``); -2013 if unknown.
+        """
+        acct = self._account(account)
+        self._market(symbol)
+        order = self._find(acct, symbol, order_id, client_order_id)
+        if order is None:
+            raise SimError(-2013, "Order does not exist.")
+        return order.queue_ahead if order.resting else None
+
     def open_orders(self, account: AccountId, symbol: str | None = None) -> list[OrderView]:
         """Open orders of the account (one symbol or all), oldest first."""
         acct = self._account(account)
