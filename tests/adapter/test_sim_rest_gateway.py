@@ -224,3 +224,40 @@ async def test_ed25519_session_logon_then_unsigned_requests() -> None:
                 res = await gw.place(_buy("ed-1", bid - 2, f))
                 assert res.outcome is Outcome.CONFIRMED and res.via == "ws"
             assert (await rest.fetch_order(SYMBOL, "ed-1")).status == "NEW"
+
+
+async def test_account_snapshot_reports_positions_orders_and_wallet(
+    endpoints: Endpoints, signer: HmacSigner
+) -> None:
+    from phoenix.core.types import OrderType, PositionSynced, TimeInForce
+    from phoenix.exchange.binance.reconcile import fetch_account_snapshot
+
+    async with BinanceRestClient(endpoints, signer) as rest:
+        filters = await rest.fetch_exchange_filters([SYMBOL])
+        f = filters[SYMBOL]
+        flat = await fetch_account_snapshot(rest, filters, [SYMBOL])
+        assert flat.positions == (
+            PositionSynced(symbol=SYMBOL, ts_ns=flat.ts_ns, qty_steps=0, entry_price=0.0),
+        )
+        assert flat.open_orders == () and flat.wallet_usdc > 0
+        bid, _ = await _best(rest, f)
+        async with OrderGateway(endpoints, rest, signer, filters) as gw:
+            taker = PlaceOrder(
+                symbol=SYMBOL,
+                client_order_id="snap-mkt",
+                side=Side.SELL,
+                price_ticks=0,
+                qty_steps=20,
+                order_type=OrderType.MARKET,
+                time_in_force=TimeInForce.IOC,
+            )
+            assert (await gw.place(taker)).outcome is Outcome.CONFIRMED
+            assert (await gw.place(_buy("snap-rest", bid - 4, f))).outcome is Outcome.CONFIRMED
+        snap = await fetch_account_snapshot(rest, filters, [SYMBOL])
+        assert snap.positions[0].qty_steps == -20 and snap.positions[0].entry_price > 0
+        assert [(o.client_order_id, o.status, o.price_ticks) for o in snap.open_orders] == [
+            ("snap-rest", OrderStatus.NEW, bid - 4)
+        ]
+        assert snap.wallet_usdc <= flat.wallet_usdc  # the taker fee was paid
+        events = snap.events()
+        assert events[0] == snap.positions[0] and events[-1].wallet_usdc == snap.wallet_usdc  # type: ignore[union-attr]
