@@ -191,6 +191,9 @@ async def test_limiter_adopts_exchange_limits_and_never_triggers_429() -> None:
     from phoenix.exchange.sim.ratelimit import RateLimits
 
     async with SimServer(feed="manual", limits=RateLimits(orders_per_10s=10)) as sim:
+        # put the server clock ~1.2 s before a 10 s window boundary so the wait for the next window is short
+        wall_ms = time.time_ns() // 1_000_000
+        sim.faults.set_clock_skew((8_800 - wall_ms % 10_000) % 10_000)
         e = endpoints_of(sim)
         signer = HmacSigner(sim.api_key, sim.api_secret)
         async with BinanceRestClient(e, signer) as rest:
