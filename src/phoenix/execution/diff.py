@@ -56,6 +56,7 @@ def diff_side(
     live: Sequence[LiveOrder],
     tolerance_ticks: Sequence[int],
     *,
+    inner_tolerance_ticks: Sequence[int] | None = None,
     qty_tolerance: float = 0.0,
     use_modify: bool = True,
     plan: DiffPlan | None = None,
@@ -65,7 +66,10 @@ def diff_side(
     Args:
         desired: Desired quotes of one side, nearest to the mid first.
         live: Open orders of the same side (any status; filtered here).
-        tolerance_ticks: Band per desired quote: a live order within it keeps its place.
+        tolerance_ticks: Band per desired quote: a live order up to this many ticks *farther* from the mid
+            than the quote keeps its place.
+        inner_tolerance_ticks: The band on the side *nearer* to the mid (default: the same). A smaller
+            inner band keeps a stale order from drifting towards the mid, where it would be picked off.
         qty_tolerance: Fraction by which a kept order's remaining size may fall short of the quote's.
         use_modify: Pair leftovers into modifications; otherwise they become cancel + place.
         plan: Plan to append to (both sides share one).
@@ -89,12 +93,13 @@ def diff_side(
     unmatched_desired: list[Quote] = []
     j = 0
     n = len(candidates)
-    for q, tol in zip(desired, tolerance_ticks, strict=True):
+    inner = tolerance_ticks if inner_tolerance_ticks is None else inner_tolerance_ticks
+    for q, tol, tol_in in zip(desired, tolerance_ticks, inner, strict=True):
         # first-fit, order-preserving: a ladder that slid by less than the band keeps every order, one that
         # slid further re-aligns by one layer; size is checked after the match, so one order of the wrong
         # size cannot push the other layers off their matches
         key = sign * q.price_ticks
-        while j < n and sign * candidates[j].price_ticks < key - tol:
+        while j < n and sign * candidates[j].price_ticks < key - tol_in:
             leftovers.append(candidates[j])
             j += 1
         if j >= n or sign * candidates[j].price_ticks > key + tol:
@@ -134,17 +139,31 @@ def diff_quotes(
     bid_tolerance_ticks: Sequence[int],
     ask_tolerance_ticks: Sequence[int],
     *,
+    bid_inner_ticks: Sequence[int] | None = None,
+    ask_inner_ticks: Sequence[int] | None = None,
     qty_tolerance: float = 0.0,
     use_modify: bool = True,
 ) -> DiffPlan:
-    """Diff a whole ladder (both sides) against the symbol's open orders."""
+    """Diff a whole ladder (both sides) against the symbol's open orders (bands as in ``diff_side``)."""
     plan = DiffPlan()
     live_bids = [o for o in live if o.side is Side.BUY]
     live_asks = [o for o in live if o.side is Side.SELL]
     diff_side(
-        bids, live_bids, bid_tolerance_ticks, qty_tolerance=qty_tolerance, use_modify=use_modify, plan=plan
+        bids,
+        live_bids,
+        bid_tolerance_ticks,
+        inner_tolerance_ticks=bid_inner_ticks,
+        qty_tolerance=qty_tolerance,
+        use_modify=use_modify,
+        plan=plan,
     )
     diff_side(
-        asks, live_asks, ask_tolerance_ticks, qty_tolerance=qty_tolerance, use_modify=use_modify, plan=plan
+        asks,
+        live_asks,
+        ask_tolerance_ticks,
+        inner_tolerance_ticks=ask_inner_ticks,
+        qty_tolerance=qty_tolerance,
+        use_modify=use_modify,
+        plan=plan,
     )
     return plan

@@ -102,6 +102,8 @@ class Planner:
         asks: Sequence[Quote],
         bid_bands: Sequence[int],
         ask_bands: Sequence[int],
+        bid_inner_bands: Sequence[int] | None = None,
+        ask_inner_bands: Sequence[int] | None = None,
         tracker: OrderTracker,
         position_steps: int,
         limits: Limits,
@@ -117,6 +119,8 @@ class Planner:
             live,
             bid_bands,
             ask_bands,
+            bid_inner_ticks=bid_inner_bands,
+            ask_inner_ticks=ask_inner_bands,
             qty_tolerance=self.qty_tolerance,
             use_modify=self.use_modify,
         )

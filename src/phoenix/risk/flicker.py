@@ -23,6 +23,7 @@ from collections import deque
 _WINDOW_NS = 60 * 1_000_000_000
 _STAGES = ((0.5, 1.0, 1), (0.75, 2.0, 1), (0.9, 4.0, 2))
 _TOP = (8.0, 4)
+_OPTIONAL_SHARE = 0.9  # optional requotes stop at 90 % of the budget; the rest is headroom for risk cancels
 
 
 class FlickerGuard:
@@ -65,8 +66,8 @@ class FlickerGuard:
         self.total_requotes += count
 
     def allowance(self, now_ns: int) -> int:
-        """Optional requotes that still fit in the budget now."""
-        return max(0, self.budget_per_min - self.used(now_ns))
+        """Optional requotes that still fit now: 90 % of the budget, the rest is kept for risk cancels."""
+        return max(0, int(self.budget_per_min * _OPTIONAL_SHARE) - self.used(now_ns))
 
     def _stage(self, now_ns: int) -> tuple[float, int]:
         usage = self.used(now_ns) / self.budget_per_min

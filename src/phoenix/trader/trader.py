@@ -118,6 +118,9 @@ class Trader:
         use_modify: Amend orders in place (one request) instead of cancel + place.
         qty_tolerance: A kept order's remaining size may fall short of the quote by this fraction.
         depth_tolerance_frac: Band of a layer = at least this fraction of its distance from the mid.
+        lattice_outer_frac: Band away from the mid = at least this fraction of the local layer spacing.
+        lattice_inner_frac: Band towards the mid = at least this fraction of the local layer spacing
+            (outer + inner > 1 makes the ladder a lattice; the excess over 1 is the hysteresis).
     """
 
     def __init__(
@@ -131,6 +134,8 @@ class Trader:
         use_modify: bool = True,
         qty_tolerance: float = 0.4,
         depth_tolerance_frac: float = 0.25,
+        lattice_outer_frac: float = 2.25,
+        lattice_inner_frac: float = 0.75,
     ) -> None:
         self.config = config
         self.store = Store(config, filters, wallet_usdc)
@@ -141,6 +146,8 @@ class Trader:
         self.strategy: Strategy = load_strategy(self._strategy_name)
         self.planner = Planner(use_modify=use_modify, qty_tolerance=qty_tolerance)
         self.depth_tolerance_frac = depth_tolerance_frac
+        self.lattice_outer_frac = lattice_outer_frac
+        self.lattice_inner_frac = lattice_inner_frac
         self.rate = OrderRateBudget(config.global_.orders_per_10s_max, symbols=len(config.enabled_symbols))
         self.stopped = False  # cancel_all_quotes() was called: no new quotes until resume()
         self._rt: dict[str, _SymbolRuntime] = {
@@ -560,12 +567,15 @@ class Trader:
         widen = rt.flicker.widen_factor(now_ns)
         mid_ticks = mid / tick
         frac = self.depth_tolerance_frac
+        out_f, in_f = self.lattice_outer_frac, self.lattice_inner_frac
         actions, stats = self.planner.plan(
             symbol=symbol,
             bids=bids,
             asks=asks,
-            bid_bands=band_ticks(bids, mid_ticks, base, frac, widen),
-            ask_bands=band_ticks(asks, mid_ticks, base, frac, widen),
+            bid_bands=band_ticks(bids, mid_ticks, base, frac, widen, out_f),
+            ask_bands=band_ticks(asks, mid_ticks, base, frac, widen, out_f),
+            bid_inner_bands=band_ticks(bids, mid_ticks, base, frac, widen, in_f),
+            ask_inner_bands=band_ticks(asks, mid_ticks, base, frac, widen, in_f),
             tracker=self.orders,
             position_steps=st.position.qty_steps,
             limits=limits,
