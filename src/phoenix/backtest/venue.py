@@ -53,6 +53,8 @@ ERR_PRICE = -4013
 ERR_MARGIN = -2019
 ERR_REDUCE_ONLY = -2022
 ERR_DUPLICATE_ID = -4116
+ERR_PRICE_ABOVE_MARK_BAND = -4016
+ERR_PRICE_BELOW_MARK_BAND = -4024
 
 VenueReport = OrderUpdated | OrderFilled | FundingPaid
 
@@ -159,6 +161,8 @@ class SymbolVenue:
         self.last_book_ns = 0
         self._siblings: Mapping[str, SymbolVenue] = {}
         self.max_gap_s = max_gap_s
+        self._percent_up = float(filters.percent_up)
+        self._percent_down = float(filters.percent_down)
         self.fill_mids: dict[int, float] = {}  # trade id -> mid just before the event that filled it
         self._ref_mid = 0.0
 
@@ -507,6 +511,13 @@ class SymbolVenue:
                 return ERR_PRICE
             if not o.reduce_only and f.notional_usdc(o.price_ticks, o.qty_steps) < f.min_notional_usdc - 1e-9:
                 return ERR_MIN_NOTIONAL
+            mark = self.mark_price
+            if mark > 0:  # PERCENT_PRICE: buys at most mark × up, sells at least mark × down
+                price = o.price_ticks * f.tick
+                if o.side is Side.BUY and price > mark * self._percent_up:
+                    return ERR_PRICE_ABOVE_MARK_BAND
+                if o.side is Side.SELL and price < mark * self._percent_down:
+                    return ERR_PRICE_BELOW_MARK_BAND
         return None
 
     def _would_take(self, o: SimOrder) -> bool:
