@@ -9,6 +9,7 @@ import pytest
 from phoenix.exchange.binance.signing import HmacSigner
 from phoenix.exchange.binance.urls import Endpoints, endpoints_for
 from phoenix.exchange.sim.server import SimServer
+from phoenix.exchange.sim.testing import running_sim
 
 
 def sim_endpoints_of(sim: SimServer) -> Endpoints:
@@ -29,7 +30,7 @@ def sim_endpoints_of(sim: SimServer) -> Endpoints:
 @pytest.fixture
 async def sim() -> AsyncIterator[SimServer]:
     """A simulator with a manual feed (a seeded 20-level ETHUSDC book, no market moves)."""
-    async with SimServer(feed="manual") as server:
+    async with running_sim(feed="manual") as server:
         yield server
 
 
