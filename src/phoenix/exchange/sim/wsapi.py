@@ -115,7 +115,7 @@ class WsApi:
         ip = request.remote or "127.0.0.1"
         try:
             async for msg in ws:
-                if msg.type is not WSMsgType.TEXT:
+                if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):  # lenient: JSON in binary frames too
                     continue
                 reply = self._dispatch(msg.data, session, ip)
                 if reply is None:
@@ -130,7 +130,7 @@ class WsApi:
             self.sockets.discard(ws)
         return ws
 
-    def _dispatch(self, text: str, session: _Session, ip: str) -> Json | None:
+    def _dispatch(self, text: str | bytes, session: _Session, ip: str) -> Json | None:
         try:
             req = orjson.loads(text)
         except orjson.JSONDecodeError:
