@@ -154,6 +154,7 @@ class SymbolVenue:
         self.stats = VenueStats()
         self.ids = ids or _Ids()
         self.mark_price = 0.0
+        self._mark_feed = False
         self.funding_rate = funding_rate if funding_rate is not None else 0.0
         self._configured_funding = funding_rate
         self.next_funding_ns = 0
@@ -329,7 +330,7 @@ class SymbolVenue:
         mid = self.book.mid()
         if mid is not None:
             self.last_mid = mid
-            if self._configured_funding is not None or self.mark_price == 0.0:
+            if not self._mark_feed:  # no mark price in the data: the mid is the mark
                 self.mark_price = mid
         self._cross_fills(now_ns, report_ns, out)
         self._funding(now_ns, report_ns, out)
@@ -395,6 +396,7 @@ class SymbolVenue:
             self._intensity_fills(now_ns, report_ns, out)
         self._funding(now_ns, report_ns, out)
         self.mark_price = mark_price
+        self._mark_feed = True
         if self._configured_funding is None:
             self.funding_rate = funding_rate
             if next_funding_ms > 0:
