@@ -46,9 +46,8 @@ class DiffPlan:
         return len(self.modify) + len(self.cancel) + len(self.place)
 
 
-def _qty_ok(remaining: int, wanted: int, qty_tolerance: float) -> bool:
-    slack = wanted * qty_tolerance
-    return wanted - slack <= remaining <= wanted + slack
+def _price_key(order: LiveOrder) -> int:
+    return order.price_ticks
 
 
 def diff_side(
@@ -76,46 +75,48 @@ def diff_side(
     """
     out = plan if plan is not None else DiffPlan()
     # depth key: distance-from-the-mid order (bids descend, asks ascend), so near → far is ascending
-    sign = (
-        -1
-        if (desired and desired[0].side is Side.BUY) or (not desired and live and live[0].side is Side.BUY)
-        else 1
-    )
-    candidates = sorted(
-        (
-            o
-            for o in live
-            if o.purpose is OrderPurpose.QUOTE and o.status in _MATCHABLE and not o.cancel_requested
-        ),
-        key=lambda o: sign * o.price_ticks,
-    )
+    if desired:
+        is_bid = desired[0].side is Side.BUY
+    else:
+        is_bid = bool(live) and live[0].side is Side.BUY
+    sign = -1 if is_bid else 1
+    quote = OrderPurpose.QUOTE
+    matchable = _MATCHABLE
+    candidates = [o for o in live if o.purpose is quote and o.status in matchable and not o.cancel_requested]
+    candidates.sort(key=_price_key, reverse=is_bid)
+    keys = [sign * o.price_ticks for o in candidates]
     leftovers: list[LiveOrder] = []
     unmatched_desired: list[Quote] = []
+    keep = out.keep
     j = 0
     n = len(candidates)
     inner = tolerance_ticks if inner_tolerance_ticks is None else inner_tolerance_ticks
+    lo_frac = 1.0 - qty_tolerance
+    hi_frac = 1.0 + qty_tolerance
     for q, tol, tol_in in zip(desired, tolerance_ticks, inner, strict=True):
         # first-fit, order-preserving: a ladder that slid by less than the band keeps every order, one that
         # slid further re-aligns by one layer; size is checked after the match, so one order of the wrong
         # size cannot push the other layers off their matches
         key = sign * q.price_ticks
-        while j < n and sign * candidates[j].price_ticks < key - tol_in:
+        low = key - tol_in
+        while j < n and keys[j] < low:
             leftovers.append(candidates[j])
             j += 1
-        if j >= n or sign * candidates[j].price_ticks > key + tol:
+        if j >= n or keys[j] > key + tol:
             unmatched_desired.append(q)
             continue
         order = candidates[j]
         j += 1
-        if _qty_ok(order.remaining_steps, q.qty_steps, qty_tolerance) or order.status not in ACTIONABLE:
-            out.keep.append((q, order))
+        wanted = q.qty_steps
+        remaining = order.qty_steps - order.filled_steps
+        if wanted * lo_frac <= remaining <= wanted * hi_frac or order.status not in ACTIONABLE:
+            keep.append((q, order))
         elif use_modify:
             out.modify.append((order, q))
         else:
             out.cancel.append(order)
             out.place.append(q)
     leftovers.extend(candidates[j:])
-    # leftovers satisfy nothing (orders being cancelled need nothing and are not among them)
     if use_modify and unmatched_desired:
         modifiable = [o for o in leftovers if o.status in ACTIONABLE and not o.reduce_only]
         # nearest desired gets the nearest modifiable order (both ordered near → far)

@@ -37,6 +37,7 @@ from phoenix.errors import PhoenixError
 from phoenix.execution.ids import OrderIdGenerator, is_own_order_id
 
 S = OrderStatus
+_EMPTY: dict[str, LiveOrder] = {}
 UNKNOWN_ORDER_CODES = frozenset({-2011, -2013})  # cancel/query of an order the exchange does not have
 
 _REPORTED = frozenset({S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.EXPIRED, S.UNKNOWN})
@@ -108,30 +109,35 @@ class LiveOrder:
     error_code: int | None = None
     filled_by_fills: int = 0  # Σ qty of fills received for this order
     filled_reported: int = 0  # cumulative filled reported by order updates
+    filled_steps: int = 0  # the larger of the two (kept in step by ``note_filled``)
     prev_status: OrderStatus = S.NEW  # status to return to when a cancel/modify is refused
     old_price_ticks: int = 0  # during PENDING_MODIFY: the values before the amendment
     old_qty_steps: int = 0
     cancel_requested: bool = False  # cancel as soon as the order becomes actionable
 
-    @property
-    def filled_steps(self) -> int:
-        """Filled quantity (steps), the larger of the fills seen and the exchange's cumulative figure."""
-        return max(self.filled_by_fills, self.filled_reported)
+    def note_filled(self) -> None:
+        """Recompute ``filled_steps`` after ``filled_by_fills`` / ``filled_reported`` changed."""
+        a, b = self.filled_by_fills, self.filled_reported
+        self.filled_steps = a if a > b else b
 
     @property
     def remaining_steps(self) -> int:
         """Unfilled quantity (steps)."""
-        return max(0, self.qty_steps - self.filled_steps)
+        r = self.qty_steps - self.filled_steps
+        return r if r > 0 else 0
 
     @property
     def exposure_steps(self) -> int:
         """Worst-case quantity this order can still add (steps); during a modify the larger of old/new."""
-        if self.status in TERMINAL:
+        status = self.status
+        if status in TERMINAL:
             return 0
-        remaining = self.remaining_steps
-        if self.status is S.PENDING_MODIFY:
-            return max(remaining, self.old_qty_steps - self.filled_steps)
-        return remaining
+        r = self.qty_steps - self.filled_steps
+        if status is S.PENDING_MODIFY:
+            old = self.old_qty_steps - self.filled_steps
+            if old > r:
+                r = old
+        return r if r > 0 else 0
 
     @property
     def is_open(self) -> bool:
@@ -163,6 +169,8 @@ class OrderTracker:
         self._open: dict[str, dict[str, LiveOrder]] = {}
         self._done: OrderedDict[str, LiveOrder] = OrderedDict()
         self._keep_done = keep_done
+        self._non_quote = 0  # open orders whose purpose is not QUOTE
+        self._flagged = 0  # upper bound of open orders with cancel_requested (0 ⇒ none: skip the scan)
 
     # ------------------------------------------------------------------ queries
 
@@ -196,11 +204,32 @@ class OrderTracker:
     def exposure_steps(self, symbol: str) -> tuple[int, int]:
         """(buy, sell) worst-case steps of all open orders of a symbol, in-flight included."""
         buy = sell = 0
-        for o in self._open.get(symbol, {}).values():
-            if o.side is Side.BUY:
-                buy += o.exposure_steps
-            else:
-                sell += o.exposure_steps
+        pending_modify = S.PENDING_MODIFY
+        for o in self._open.get(symbol, _EMPTY).values():
+            filled = o.filled_steps
+            r = o.qty_steps - filled
+            if o.status is pending_modify:
+                old = o.old_qty_steps - filled
+                if old > r:
+                    r = old
+            if r > 0:
+                if o.side is Side.BUY:
+                    buy += r
+                else:
+                    sell += r
+        return buy, sell
+
+    def other_exposure_steps(self, symbol: str) -> tuple[int, int]:
+        """(buy, sell) worst-case steps of the open orders that are not ladder quotes (grinding)."""
+        buy = sell = 0
+        if not self._non_quote:
+            return 0, 0
+        for o in self._open.get(symbol, _EMPTY).values():
+            if o.purpose is not OrderPurpose.QUOTE:
+                if o.side is Side.BUY:
+                    buy += o.exposure_steps
+                else:
+                    sell += o.exposure_steps
         return buy, sell
 
     # ------------------------------------------------------------------ local requests
@@ -237,6 +266,8 @@ class OrderTracker:
             reduce_only=reduce_only,
         )
         self._open.setdefault(symbol, {})[cid] = order
+        if purpose is not OrderPurpose.QUOTE:
+            self._non_quote += 1
         return PlaceOrder(
             symbol=symbol,
             client_order_id=cid,
@@ -260,6 +291,7 @@ class OrderTracker:
             return CancelOrder(symbol=order.symbol, client_order_id=order.client_order_id)
         if order.status in (S.PENDING_NEW, S.PENDING_MODIFY, S.UNKNOWN):
             order.cancel_requested = True
+            self._flagged += 1
         return None
 
     def modify(
@@ -293,20 +325,31 @@ class OrderTracker:
             if order.status in ACTIONABLE or order.status is S.PENDING_MODIFY:
                 if order.status is S.PENDING_MODIFY:
                     order.cancel_requested = True  # the amendment may land after the cancel-all
+                    self._flagged += 1
                 order.prev_status = order.status if order.status in ACTIONABLE else S.NEW
                 order.status = S.PENDING_CANCEL
                 order.updated_ns = now_ns
                 n += 1
             elif order.status in (S.PENDING_NEW, S.UNKNOWN):
                 order.cancel_requested = True
+                self._flagged += 1
                 n += 1
         return n
 
     def needing_cancel(self, symbol: str) -> list[LiveOrder]:
         """Actionable orders flagged for cancel (their acknowledgement arrived after the request)."""
-        return [
-            o for o in self._open.get(symbol, {}).values() if o.cancel_requested and o.status in ACTIONABLE
-        ]
+        if self._flagged <= 0:
+            return []
+        flagged = 0
+        out: list[LiveOrder] = []
+        for orders in self._open.values():
+            for o in orders.values():
+                if o.cancel_requested:
+                    flagged += 1
+                    if o.symbol == symbol and o.status in ACTIONABLE:
+                        out.append(o)
+        self._flagged = flagged
+        return out
 
     # ------------------------------------------------------------------ exchange reports
 
@@ -320,6 +363,7 @@ class OrderTracker:
             order.exchange_order_id = event.exchange_order_id
         if event.filled_steps > order.filled_reported:
             order.filled_reported = event.filled_steps
+            order.note_filled()
         order.updated_ns = max(order.updated_ns, event.ts_ns)
         if old in TERMINAL:
             return UpdateResult(order=order, old_status=old, new_status=old)
@@ -399,6 +443,7 @@ class OrderTracker:
             updated_ns=event.ts_ns,
             exchange_order_id=event.exchange_order_id,
             filled_reported=event.filled_steps,
+            filled_steps=event.filled_steps,
         )
         self._open.setdefault(event.symbol, {})[order.client_order_id] = order
         return UpdateResult(order=order, old_status=None, new_status=order.status, adopted=True)
@@ -409,6 +454,7 @@ class OrderTracker:
         if order is None:
             return None
         order.filled_by_fills += fill.qty_steps
+        order.note_filled()
         order.updated_ns = max(order.updated_ns, fill.ts_ns)
         if order.status in TERMINAL:
             return order
@@ -420,7 +466,10 @@ class OrderTracker:
         return order
 
     def _retire(self, order: LiveOrder) -> None:
-        self._open.get(order.symbol, {}).pop(order.client_order_id, None)
+        if self._open.get(order.symbol, {}).pop(order.client_order_id, None) is not None and (
+            order.purpose is not OrderPurpose.QUOTE
+        ):
+            self._non_quote -= 1
         self._done[order.client_order_id] = order
         while len(self._done) > self._keep_done:
             self._done.popitem(last=False)
@@ -488,5 +537,8 @@ class OrderTracker:
                 time_in_force=TimeInForce(row.get("time_in_force", "GTX")),
                 reduce_only=bool(row.get("reduce_only", False)),
                 filled_reported=int(row.get("filled_steps", 0)),
+                filled_steps=int(row.get("filled_steps", 0)),
             )
             self._open.setdefault(order.symbol, {})[order.client_order_id] = order
+            if order.purpose is not OrderPurpose.QUOTE:
+                self._non_quote += 1

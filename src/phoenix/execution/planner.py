@@ -19,6 +19,7 @@ before creates, and places are near layers first so a tight budget serves the to
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ class PlanStats:
     deferred_requotes: int = 0  # optional cancels/amendments held back by the flicker budget
     deferred_rate: int = 0  # places held back by the order-rate budget
     deferred_exposure: int = 0  # places held back until in-flight cancels confirm
+    buy_exposure_steps: int = 0  # all open buy orders after this round (in-flight included)
+    sell_exposure_steps: int = 0
 
 
 def band_ticks(
@@ -77,6 +80,32 @@ def band_ticks(
             band = max(band, gap * lattice_fraction)
         out.append(int(band * widen))
     return out
+
+
+def bands(
+    quotes: Sequence[Quote],
+    mid_ticks: float,
+    base_ticks: int,
+    depth_fraction: float,
+    widen: float,
+    outer_fraction: float,
+    inner_fraction: float,
+) -> tuple[list[int], list[int]]:
+    """``band_ticks`` for the outer (away from the mid) and inner (towards it) bands in one pass."""
+    n = len(quotes)
+    if n == 0:
+        return [], []
+    prices = [q.price_ticks for q in quotes]
+    base = float(base_ticks)
+    floor_band = [max(base, abs(p - mid_ticks) * depth_fraction) for p in prices]
+    if n == 1:
+        single = [int(floor_band[0] * widen)]
+        return single, list(single)
+    gaps = [abs(b - a) for a, b in itertools.pairwise(prices)]
+    local = [gaps[0], *[min(a, b) for a, b in itertools.pairwise(gaps)], gaps[-1]]
+    outer = [int(max(f, g * outer_fraction) * widen) for f, g in zip(floor_band, local, strict=True)]
+    inner = [int(max(f, g * inner_fraction) * widen) for f, g in zip(floor_band, local, strict=True)]
+    return outer, inner
 
 
 def base_band_ticks(
@@ -199,6 +228,8 @@ class Planner:
             rate_left -= 1
             stats.places += 1
 
+        stats.buy_exposure_steps = worst[Side.BUY] - position_steps
+        stats.sell_exposure_steps = worst[Side.SELL] + position_steps
         flicker.record(now_ns, stats.cancels + stats.modifies)
         rate.consume(symbol, now_ns, stats.places + stats.modifies)
         return actions, stats

@@ -52,7 +52,7 @@ from phoenix.core.types import (
     TradePrinted,
 )
 from phoenix.execution.orders import TERMINAL, LiveOrder, OrderPurpose, OrderTracker
-from phoenix.execution.planner import Planner, band_ticks, base_band_ticks
+from phoenix.execution.planner import Planner, bands, base_band_ticks
 from phoenix.execution.ratebudget import OrderRateBudget
 from phoenix.risk.flicker import FlickerGuard
 from phoenix.risk.grinding import Grinder, GrindPhase, GrindReentry
@@ -538,13 +538,7 @@ class Trader:
         if limits.halted:
             return
         quotes = self.strategy.quote(st, now_ns)
-        other_buy = other_sell = 0
-        for o in self.orders.iter_open(symbol):
-            if o.purpose is not OrderPurpose.QUOTE:
-                if o.side is Side.BUY:
-                    other_buy += o.exposure_steps
-                else:
-                    other_sell += o.exposure_steps
+        other_buy, other_sell = self.orders.other_exposure_steps(symbol)
         reentry = rt.pending_reentry
         if reentry is not None:
             quotes = _with_reentry(quotes, reentry)
@@ -568,14 +562,20 @@ class Trader:
         mid_ticks = mid / tick
         frac = self.depth_tolerance_frac
         out_f, in_f = self.lattice_outer_frac, self.lattice_inner_frac
+        bid_out, bid_in = bands(bids, mid_ticks, base, frac, widen, out_f, in_f)
+        ask_out, ask_in = bands(asks, mid_ticks, base, frac, widen, out_f, in_f)
+        if quotes.pinning_side is Side.BUY and bid_out:
+            bid_out[0] = bid_in[0] = cfg.requote_tolerance_ticks  # the pinned quote stays at the touch
+        elif quotes.pinning_side is Side.SELL and ask_out:
+            ask_out[0] = ask_in[0] = cfg.requote_tolerance_ticks
         actions, stats = self.planner.plan(
             symbol=symbol,
             bids=bids,
             asks=asks,
-            bid_bands=band_ticks(bids, mid_ticks, base, frac, widen, out_f),
-            ask_bands=band_ticks(asks, mid_ticks, base, frac, widen, out_f),
-            bid_inner_bands=band_ticks(bids, mid_ticks, base, frac, widen, in_f),
-            ask_inner_bands=band_ticks(asks, mid_ticks, base, frac, widen, in_f),
+            bid_bands=bid_out,
+            ask_bands=ask_out,
+            bid_inner_bands=bid_in,
+            ask_inner_bands=ask_in,
             tracker=self.orders,
             position_steps=st.position.qty_steps,
             limits=limits,
@@ -586,7 +586,9 @@ class Trader:
         d.actions.extend(actions)
         if reentry is not None:
             self._place_reentry(st, rt, reentry, reentry_quote, limits, now_ns, d)
-        self._sync_pending(st)
+            self._sync_pending(st)
+        else:
+            st.pending_buy_steps, st.pending_sell_steps = stats.buy_exposure_steps, stats.sell_exposure_steps
         rt.backlog = bool(stats.deferred_exposure or stats.deferred_rate or stats.deferred_requotes)
         rt.last_bid_layers, rt.last_ask_layers = len(bids), len(asks)
         d.reports.append(
