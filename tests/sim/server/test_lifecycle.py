@@ -44,6 +44,15 @@ async def test_starts_fast_and_stops_without_leaking_tasks() -> None:
     await server.stop()
 
 
+async def test_connections_are_closed_after_max_age() -> None:
+    async with running_sim(max_connection_age_ms=150) as sim, aiohttp.ClientSession() as http:
+        stream = await http.ws_connect(f"{sim.ws_public_url}/ws/ethusdc@bookTicker")
+        api = await http.ws_connect(sim.ws_api_url)
+        for ws in (stream, api):
+            msg = await asyncio.wait_for(ws.receive(), 5)
+            assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+
+
 async def test_synthetic_feed_paused_and_stepped_is_deterministic() -> None:
     books = []
     for _ in range(2):

@@ -8,9 +8,25 @@ hands it to ``apply``. Tests can pause it and step it event by event for determi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+import heapq
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 
-from phoenix.exchange.sim.feeds import FeedEvent
+from phoenix.core.types import SymbolFilters
+from phoenix.exchange.sim.engine import SimExchange
+from phoenix.exchange.sim.feeds import (
+    FeedDelta,
+    FeedEvent,
+    FeedMarkPrice,
+    FeedSnapshot,
+    FeedTrade,
+    MidCsvFeed,
+    RecordedFeed,
+    SyntheticFeed,
+)
+from phoenix.exchange.sim.sim_types import SimEvent
+
+DEFAULT_MIDS: dict[str, float] = {"ETHUSDC": 3000.0, "BTCUSDC": 90000.0, "SOLUSDC": 140.0, "XRPUSDC": 2.2}
 
 ApplyFeedEvent = Callable[[FeedEvent, Callable[[int], int]], None]
 """``apply(event, to_server_ms)``: apply one feed event; ``to_server_ms`` maps a feed time to server ms."""
@@ -117,3 +133,49 @@ class FeedDriver:
             self.applied += 1
             if self.applied % 256 == 0:
                 await asyncio.sleep(0)  # let sockets breathe when far behind schedule
+
+
+def build_feed(
+    kind: str,
+    filters: Mapping[str, SymbolFilters],
+    *,
+    seed: int,
+    start_ms: int,
+    replay_file: Path | None = None,
+) -> Iterator[FeedEvent]:
+    """The server's feed: one seeded ``SyntheticFeed`` per symbol merged by time, or a replay.
+
+    A replay (``.csv`` = mid-only CSV, anything else = Binance raw recording) drives the first symbol.
+    Synthetic symbol ``i`` uses seed ``seed + i`` and starts at ``DEFAULT_MIDS`` (100 if unknown).
+    """
+    if kind == "replay":
+        if replay_file is None:
+            raise ValueError("a replay feed needs replay_file")
+        first = next(iter(filters.values()))
+        if replay_file.suffix == ".csv":
+            return iter(MidCsvFeed(replay_file, first))
+        return iter(RecordedFeed(replay_file, first))
+    feeds = [
+        iter(SyntheticFeed(symbol, f, seed=seed + i, mid=DEFAULT_MIDS.get(symbol, 100.0), start_ms=start_ms))
+        for i, (symbol, f) in enumerate(filters.items())
+    ]
+    return heapq.merge(*feeds, key=lambda ev: ev.ts_ms)
+
+
+def apply_feed_event(
+    engine: SimExchange, ev: FeedEvent, now_ms: int, to_server_ms: Callable[[int], int]
+) -> list[SimEvent]:
+    """Apply one feed event at server time ``now_ms`` (funding times mapped with ``to_server_ms``)."""
+    match ev:
+        case FeedSnapshot():
+            return engine.apply_market_snapshot(ev.symbol, ev.bids, ev.asks, now_ms)
+        case FeedDelta():
+            return engine.apply_market_delta(ev.symbol, ev.bids, ev.asks, now_ms)
+        case FeedTrade():
+            return engine.apply_market_trade(ev.symbol, ev.price_ticks, ev.qty, ev.aggressor, now_ms)
+        case FeedMarkPrice():
+            return engine.apply_mark_price(
+                ev.symbol, ev.mark_price, ev.funding_rate, to_server_ms(ev.next_funding_ms), now_ms,
+                index_price=ev.index_price,
+            )  # fmt: skip
+    return []

@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
@@ -41,16 +39,9 @@ from phoenix.exchange.sim.auth import (
 )
 from phoenix.exchange.sim.engine import SimExchange
 from phoenix.exchange.sim.faults import FaultInjector, admin_routes, is_loopback
-from phoenix.exchange.sim.feed_driver import FeedDriver
+from phoenix.exchange.sim.feed_driver import DEFAULT_MIDS, FeedDriver, apply_feed_event, build_feed
 from phoenix.exchange.sim.feeds import (
-    FeedDelta,
     FeedEvent,
-    FeedMarkPrice,
-    FeedSnapshot,
-    FeedTrade,
-    MidCsvFeed,
-    RecordedFeed,
-    SyntheticFeed,
 )
 from phoenix.exchange.sim.ratelimit import RateLimiter, RateLimits
 from phoenix.exchange.sim.rest import RestApi
@@ -65,16 +56,16 @@ from phoenix.exchange.sim.sim_types import (
     SimEvent,
     TradePublished,
 )
-from phoenix.exchange.sim.streams import MarketStreamHub, StreamConnection, run_writer
+from phoenix.exchange.sim.stream_routes import StreamRoutes
+from phoenix.exchange.sim.streams import MarketStreamHub
 from phoenix.exchange.sim.symbols import DEFAULT_SYMBOLS, SimSymbolSpec
 from phoenix.exchange.sim.trading import TradingApi
 from phoenix.exchange.sim.userstream import LISTEN_KEY_VALIDITY_MS, UserStreamHub
 from phoenix.exchange.sim.wsapi import WsApi
 
-DEFAULT_MIDS: dict[str, float] = {"ETHUSDC": 3000.0, "BTCUSDC": 90000.0, "SOLUSDC": 140.0, "XRPUSDC": 2.2}
 TICK_INTERVAL_S = 0.02
 SEED_LEVEL_NOTIONAL_USDC = 25_000.0
-STREAM_MSGS_PER_S = 10
+MAX_CONNECTION_AGE_MS = 24 * 3600 * 1000
 FEEDS = ("synthetic", "replay", "manual")
 
 
@@ -126,6 +117,7 @@ class SimServer:
         immediate_depth: Publish each engine depth diff at once instead of per-cadence windows.
         clock_ms: Server clock (ms); defaults to the wall clock. Fault skew is added on top.
         listen_key_validity_ms: Lifetime of a listenKey after creation/keepalive.
+        max_connection_age_ms: WebSocket connections are closed by the server after this long (24 h).
         feed_paused: Start the feed driver paused (advance it with :meth:`step_feed`).
         seed_book: For ``feed="manual"``: put a 20-level book and a mark price around ``DEFAULT_MIDS``.
         specs: Symbol specs overriding the defaults.
@@ -154,6 +146,7 @@ class SimServer:
         immediate_depth: bool = False,
         clock_ms: Callable[[], int] | None = None,
         listen_key_validity_ms: int = LISTEN_KEY_VALIDITY_MS,
+        max_connection_age_ms: int = MAX_CONNECTION_AGE_MS,
         feed_paused: bool = False,
         seed_book: bool = True,
         specs: Mapping[str, SimSymbolSpec] | None = None,
@@ -197,6 +190,7 @@ class SimServer:
         self.fees = fees or FeeSchedule()
         self._base_clock = clock_ms or wall_clock_ms
         self._feed_paused = feed_paused
+        self.max_connection_age_ms = max_connection_age_ms
         self._seed_book = seed_book
 
         self.faults = FaultInjector(self._base_clock)
@@ -217,6 +211,7 @@ class SimServer:
             self.trading, self.keys, self.limiter, self.faults, self.users, self.now_ms, self._exchange_info
         )
         self.wsapi = WsApi(self.trading, self.keys, self.limiter, self.faults, self.users, self.now_ms)
+        self.stream_routes = StreamRoutes(self.market, self.users, self.faults, self._base_clock)
         self.feed: FeedDriver | None = None
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -300,13 +295,7 @@ class SimServer:
                 web.post("/_sim/feed/{action}", self._admin_feed),
             ]
         )
-        for prefix, route in (("", "legacy"), ("/public", "public"), ("/market", "market")):
-            app.router.add_get(f"{prefix}/ws", self._stream_handler(route, combined=False))
-            app.router.add_get(f"{prefix}/ws/{{name:.+}}", self._stream_handler(route, combined=False))
-            app.router.add_get(f"{prefix}/stream", self._stream_handler(route, combined=True))
-        app.router.add_get("/private/ws", self._private_handler)
-        app.router.add_get("/private/ws/{name}", self._private_handler)
-        app.router.add_get("/private/stream", self._private_handler)
+        app.add_routes(self.stream_routes.routes())
         app.router.add_get("/ws-fapi/v1", self.wsapi.handle)
         app.on_shutdown.append(self._on_shutdown)
         return app
@@ -321,8 +310,15 @@ class SimServer:
                 for symbol in self.specs:
                     self.seed_default_book(symbol)
         else:
+            feed = build_feed(
+                self.feed_kind,
+                self.filters,
+                seed=self.seed,
+                start_ms=self.now_ms(),
+                replay_file=self.replay_file,
+            )
             self.feed = FeedDriver(
-                self._build_feed(),
+                feed,
                 self._apply_feed_event,
                 self.now_ms,
                 speed=self.speed,
@@ -397,47 +393,12 @@ class SimServer:
             if now - last_expiry_check >= 250:
                 last_expiry_check = now
                 self.users.expire_due()
+                self._close_old_connections()
 
     # ------------------------------------------------------------------ feeds and publishing
 
-    def _build_feed(self) -> Iterator[FeedEvent]:
-        if self.feed_kind == "replay":
-            assert self.replay_file is not None
-            first = next(iter(self.specs))
-            filters = self.filters[first]
-            if self.replay_file.suffix == ".csv":
-                return iter(MidCsvFeed(self.replay_file, filters))
-            return iter(RecordedFeed(self.replay_file, filters))
-        start_ms = self.now_ms()
-        feeds = [
-            iter(
-                SyntheticFeed(
-                    symbol, self.filters[symbol], seed=self.seed + i, mid=DEFAULT_MIDS.get(symbol, 100.0),
-                    start_ms=start_ms,
-                )
-            )
-            for i, symbol in enumerate(self.specs)
-        ]  # fmt: skip
-        return heapq.merge(*feeds, key=lambda ev: ev.ts_ms)
-
     def _apply_feed_event(self, ev: FeedEvent, to_server_ms: Callable[[int], int]) -> None:
-        now = self.now_ms()
-        match ev:
-            case FeedSnapshot():
-                self.publish(self.engine.apply_market_snapshot(ev.symbol, ev.bids, ev.asks, now))
-            case FeedDelta():
-                self.publish(self.engine.apply_market_delta(ev.symbol, ev.bids, ev.asks, now))
-            case FeedTrade():
-                self.publish(
-                    self.engine.apply_market_trade(ev.symbol, ev.price_ticks, ev.qty, ev.aggressor, now)
-                )
-            case FeedMarkPrice():
-                self.publish(
-                    self.engine.apply_mark_price(
-                        ev.symbol, ev.mark_price, ev.funding_rate, to_server_ms(ev.next_funding_ms), now,
-                        index_price=ev.index_price,
-                    )
-                )  # fmt: skip
+        self.publish(apply_feed_event(self.engine, ev, self.now_ms(), to_server_ms))
 
     def publish(self, events: Sequence[SimEvent]) -> None:
         """Fan engine events out to market and user-data streams."""
@@ -534,6 +495,13 @@ class SimServer:
                 count += 1
         return count
 
+    def _close_old_connections(self) -> None:
+        self.market.close_older_than(self.max_connection_age_ms)
+        now = self.now_ms()
+        for ws, opened_ms in list(self.wsapi.sockets.items()):
+            if now - opened_ms >= self.max_connection_age_ms:
+                self._spawn(ws.close(code=1000, message=b"connection lifetime reached"))
+
     def expire_listen_keys(self, api_key: str | None) -> int:
         """Fault hook: expire listenKeys now."""
         return self.users.expire_for_api_key(api_key)
@@ -575,142 +543,3 @@ class SimServer:
         else:
             return web.json_response({"error": f"unknown action {action!r}"}, status=404)
         return web.json_response({"ok": True, "paused": self.feed.paused})
-
-    # ------------------------------------------------------------------ WebSocket handlers
-
-    def _stream_handler(self, route: str, *, combined: bool) -> Callable[[web.Request], Any]:
-        async def handle(request: web.Request) -> web.StreamResponse:
-            name = request.match_info.get("name", "")
-            if route == "legacy" and name and self.users.lookup(name) is not None:
-                # legacy /ws/<listenKey>: delivered unless strict mode mimics mainnet's silence
-                return await self._serve_private(request, name, silent=self.faults.state.strict_routes)
-            streams: list[str] = []
-            if combined:
-                streams = [s for s in request.query.get("streams", "").split("/") if s]
-            elif name:
-                streams = [s for s in name.split("/") if s and not s.isdigit()]
-            return await self._serve_market(request, route, combined, streams)
-
-        return handle
-
-    async def _private_handler(self, request: web.Request) -> web.StreamResponse:
-        key = request.match_info.get("name") or request.query.get("listenKey", "")
-        return await self._serve_private(request, key, silent=False)
-
-    async def _serve_market(
-        self, request: web.Request, route: str, combined: bool, streams: list[str]
-    ) -> web.StreamResponse:
-        if self.faults.refuses(route):
-            return web.json_response({"code": -1001, "msg": "Service Unavailable."}, status=503)
-        ws = web.WebSocketResponse(heartbeat=180.0, autoping=True, max_msg_size=1 << 20)
-        await ws.prepare(request)
-        conn = self.market.new_connection(ws, route, combined)
-        writer = asyncio.create_task(
-            run_writer(conn, self.faults, route, self._base_clock), name="sim-ws-writer"
-        )
-        try:
-            if streams:
-                self.market.subscribe(conn, streams)
-            await self._read_control(conn)
-        finally:
-            self.market.remove_connection(conn)
-            await _finish_writer(writer)
-        return ws
-
-    async def _serve_private(
-        self, request: web.Request, listen_key: str, *, silent: bool
-    ) -> web.StreamResponse:
-        if self.faults.refuses("private"):
-            return web.json_response({"code": -1001, "msg": "Service Unavailable."}, status=503)
-        if self.users.lookup(listen_key) is None:
-            return web.json_response(
-                {"code": -1125, "msg": "This listenKey does not exist. Please use POST /fapi/v1/listenKey to "
-                 "recreate listenKey"}, status=400,
-            )  # fmt: skip
-        ws = web.WebSocketResponse(heartbeat=180.0, autoping=True, max_msg_size=1 << 20)
-        await ws.prepare(request)
-        conn = self.market.new_connection(ws, "private", combined=False)
-        events = request.query.get("events")
-        if events:
-            conn.events_allowed = frozenset(e for e in events.split("/") if e)
-        self.users.attach(conn, listen_key, deliver=not silent)
-        writer = asyncio.create_task(
-            run_writer(conn, self.faults, "private", self._base_clock), name="sim-ws-writer"
-        )
-        try:
-            await self._read_control(conn)
-        finally:
-            self.users.detach(conn)
-            self.market.remove_connection(conn)
-            await _finish_writer(writer)
-        return ws
-
-    async def _read_control(self, conn: StreamConnection) -> None:
-        window_start = 0
-        count = 0
-        async for msg in conn.ws:
-            if conn.closed:
-                break
-            if msg.type is not WSMsgType.TEXT:
-                continue
-            now = self._base_clock()
-            if now - window_start >= 1000:
-                window_start, count = now, 0
-            count += 1
-            if count > STREAM_MSGS_PER_S:
-                conn.closed = True
-                conn.wakeup.set()
-                break
-            reply = self._control(conn, msg.data)
-            if reply is not None:
-                conn.enqueue(now, orjson.dumps(reply))
-
-    def _control(self, conn: StreamConnection, text: str) -> dict[str, Any] | None:
-        try:
-            req = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            return {"code": 3, "msg": "Invalid JSON: expected value at line 1 column 1"}
-        if not isinstance(req, dict):
-            return {"code": 3, "msg": "Invalid JSON: expected value at line 1 column 1"}
-        req_id = req.get("id")
-        if not isinstance(req_id, int) or isinstance(req_id, bool) or req_id < 0:
-            return {"code": 2, "msg": "Invalid request: request ID must be an unsigned integer", "id": req_id}
-        method = req.get("method")
-        params = req.get("params") or []
-        if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
-            if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
-                return {"code": 2, "msg": "Invalid request: invalid stream", "id": req_id}
-            if conn.route == "private":
-                return {"result": None, "id": req_id}
-            if method == "SUBSCRIBE":
-                # the ack is queued before any data of the new streams (ccxt waits for it)
-                conn.enqueue(self._base_clock(), orjson.dumps({"result": None, "id": req_id}))
-                self.market.subscribe(conn, params)
-                return None
-            self.market.unsubscribe(conn, params)
-            return {"result": None, "id": req_id}
-        if method == "LIST_SUBSCRIPTIONS":
-            return {"result": list(conn.subs.values()), "id": req_id}
-        if method == "SET_PROPERTY":
-            if not isinstance(params, list) or len(params) != 2 or params[0] != "combined":
-                return {"code": 0, "msg": "Unknown property", "id": req_id}
-            if not isinstance(params[1], bool):
-                return {"code": 1, "msg": "Invalid value type: expected Boolean", "id": req_id}
-            conn.combined = params[1]
-            return {"result": None, "id": req_id}
-        if method == "GET_PROPERTY":
-            if not isinstance(params, list) or params != ["combined"]:
-                return {"code": 0, "msg": "Unknown property", "id": req_id}
-            return {"result": conn.combined, "id": req_id}
-        return {
-            "code": 2,
-            "msg": f"Invalid request: unknown variant {method}, expected one of SUBSCRIBE, UNSUBSCRIBE, "
-            "LIST_SUBSCRIPTIONS, SET_PROPERTY, GET_PROPERTY",
-            "id": req_id,
-        }
-
-
-async def _finish_writer(writer: asyncio.Task[None]) -> None:
-    writer.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await writer

@@ -56,6 +56,7 @@ class StreamConnection:
     route: str  # public | market | private | legacy
     combined: bool
     conn_id: int
+    opened_ms: int = 0
     subs: dict[str, str] = field(default_factory=dict)  # normalised key -> name as subscribed
     queue: deque[tuple[int, bytes]] = field(default_factory=deque)
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
@@ -170,7 +171,9 @@ class MarketStreamHub:
 
     def new_connection(self, ws: web.WebSocketResponse, route: str, combined: bool) -> StreamConnection:
         """Register a connection."""
-        conn = StreamConnection(ws=ws, route=route, combined=combined, conn_id=self._next_conn_id)
+        conn = StreamConnection(
+            ws=ws, route=route, combined=combined, conn_id=self._next_conn_id, opened_ms=self._clock_ms()
+        )
         self._next_conn_id += 1
         self.connections.add(conn)
         return conn
@@ -213,6 +216,16 @@ class MarketStreamHub:
         subs.discard(conn)
         if not subs:
             del self._subscribers[key]
+
+    def close_older_than(self, max_age_ms: int) -> int:
+        """Close connections open for ``max_age_ms`` or longer (Binance closes them after 24 h)."""
+        now = self._clock_ms()
+        victims = [c for c in self.connections if now - c.opened_ms >= max_age_ms]
+        for conn in victims:
+            conn.closed = True
+            conn.queue.clear()
+            conn.wakeup.set()
+        return len(victims)
 
     def drop(self, route: str | None) -> int:
         """Close connections of ``route`` (all when None)."""

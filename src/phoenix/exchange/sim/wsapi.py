@@ -70,7 +70,7 @@ class WsApi:
         self._faults = faults
         self._users = users
         self._clock_ms = clock_ms
-        self.sockets: set[web.WebSocketResponse] = set()
+        self.sockets: dict[web.WebSocketResponse, int] = {}  # socket -> opened at (ms)
         self._methods = self._table()
 
     def _table(self) -> dict[str, _Method]:
@@ -110,7 +110,7 @@ class WsApi:
             return web.json_response({"code": -1001, "msg": "Service Unavailable."}, status=503)
         ws = web.WebSocketResponse(heartbeat=180.0, autoping=True, max_msg_size=1 << 20)
         await ws.prepare(request)
-        self.sockets.add(ws)
+        self.sockets[ws] = self._clock_ms()
         session = _Session(connected_ms=self._clock_ms())
         ip = request.remote or "127.0.0.1"
         try:
@@ -127,7 +127,7 @@ class WsApi:
                     break
                 await ws.send_frame(orjson.dumps(reply), WSMsgType.TEXT)
         finally:
-            self.sockets.discard(ws)
+            self.sockets.pop(ws, None)
         return ws
 
     def _dispatch(self, text: str | bytes, session: _Session, ip: str) -> Json | None:
@@ -238,15 +238,6 @@ class WsApi:
         """Close every ws-fapi connection (shutdown or fault injection)."""
         for ws in list(self.sockets):
             await ws.close(code=1001, message=b"server closing")
-
-    def drop_all(self) -> int:
-        """Close every ws-fapi connection without waiting (fault injection)."""
-        count = len(self.sockets)
-        for ws in list(self.sockets):
-            asyncio.get_running_loop().create_task(
-                ws.close(code=1006, message=b"dropped"), name="sim-wsapi-drop"
-            )
-        return count
 
 
 def _error(
