@@ -97,15 +97,22 @@ def bands(
         return [], []
     prices = [q.price_ticks for q in quotes]
     base = float(base_ticks)
-    floor_band = [max(base, abs(p - mid_ticks) * depth_fraction) for p in prices]
+    # conditional expressions instead of max()/min()/abs(): this runs on every requote
+    dists = [p - mid_ticks for p in prices]
+    dists = [d if d > 0 else -d for d in dists]
+    floor_band = [d * depth_fraction for d in dists]
+    floor_band = [f if f > base else base for f in floor_band]
     if n == 1:
         single = [int(floor_band[0] * widen)]
         return single, list(single)
-    gaps = [abs(b - a) for a, b in itertools.pairwise(prices)]
-    local = [gaps[0], *[min(a, b) for a, b in itertools.pairwise(gaps)], gaps[-1]]
-    outer = [int(max(f, g * outer_fraction) * widen) for f, g in zip(floor_band, local, strict=True)]
-    inner = [int(max(f, g * inner_fraction) * widen) for f, g in zip(floor_band, local, strict=True)]
-    return outer, inner
+    gaps = [b - a for a, b in itertools.pairwise(prices)]
+    gaps = [g if g > 0 else -g for g in gaps]
+    local = [gaps[0], *[a if a < b else b for a, b in itertools.pairwise(gaps)], gaps[-1]]
+    outer = [g * outer_fraction for g in local]
+    inner = [g * inner_fraction for g in local]
+    outer_out = [int((o if o > f else f) * widen) for o, f in zip(outer, floor_band, strict=True)]
+    inner_out = [int((w if w > f else f) * widen) for w, f in zip(inner, floor_band, strict=True)]
+    return outer_out, inner_out
 
 
 def base_band_ticks(
