@@ -213,3 +213,32 @@ async def test_limiter_adopts_exchange_limits_and_never_triggers_429() -> None:
             assert [r.outcome for r in results] == [Outcome.CONFIRMED] * 10  # 8 at once, 2 after the window
             assert rest.limiter.waits >= 1 and rest.limiter.rejections_429 == 0
             assert len(await rest.fetch_open_orders("ETHUSDC")) == 10
+
+
+async def test_listen_key_keepalive_and_invalid_key_recreates() -> None:
+    async with SimServer(feed="manual") as sim:
+        e = endpoints_of(sim)
+        signer = HmacSigner(sim.api_key, sim.api_secret)
+        reconnects = 0
+
+        async def on_reconnect() -> None:
+            nonlocal reconnects
+            reconnects += 1
+
+        async def on_event(ev: Event) -> None:
+            return None
+
+        async with BinanceRestClient(e, signer) as rest:
+            filters = await rest.fetch_exchange_filters(["ETHUSDC"])
+            us = UserDataStream(
+                e, rest, filters, on_event, on_reconnect=on_reconnect, keepalive_interval_s=0.15,
+                keepalive_retry_s=0.05, backoff=fast_backoff,
+            )  # fmt: skip
+            async with us:
+                await wait_for(lambda: us.keepalives >= 2)
+                first = us.listen_key
+                assert first is not None
+                await rest.close_listen_key(first)  # the key dies behind the stream's back
+                await wait_for(lambda: us.keys_created >= 2 and reconnects >= 2)
+                assert us.listen_key != first or us.expirations >= 1
+                await asyncio.wait_for(us.connected.wait(), 5.0)
