@@ -41,7 +41,8 @@ FillOpt = Annotated[
 QueueOpt = Annotated[
     str,
     typer.Option(
-        "--queue-model", help="risk_averse | prob_log | prob_log2 | prob_power2 | prob_power3 | ..."
+        "--queue-model",
+        help="queue: risk_averse | prob_log | prob_power2 ...; sim: conservative | proportional.",
     ),
 ]
 LatencyOpt = Annotated[

@@ -204,7 +204,11 @@ class BacktestEngine:
             impact = ImpactModel()
         ids = _Ids()
         self.venues: dict[str, SymbolVenue] = {}
+        if s.fill_model is FillModel.SIM:
+            self._build_sim_venues(config, fees, ids)
         for i, sym in enumerate(self.symbols):
+            if sym in self.venues:
+                continue
             self.venues[sym] = SymbolVenue(
                 self.filters[sym],
                 self.account,
@@ -245,6 +249,36 @@ class BacktestEngine:
         self.max_pos_ratio = 0.0
         self.ledger: Any = None
         self.now_ns = 0
+
+    def _build_sim_venues(self, config: PhoenixConfig, fees: Mapping[str, FeeRates], ids: _Ids) -> None:
+        """Venues backed by one shared ``SimExchange`` (fill model ``sim``)."""
+        from phoenix.backtest.sim_venue import SimEngineVenue
+        from phoenix.exchange.sim.engine import SimExchange
+        from phoenix.exchange.sim.sim_types import FeeSchedule
+
+        per_symbol = tuple((sym, fees[sym].maker, fees[sym].taker) for sym in self.symbols if sym in fees)
+        queue = (
+            self.settings.queue_model
+            if self.settings.queue_model in ("conservative", "proportional")
+            else "conservative"
+        )
+        engine = SimExchange(
+            self.filters,
+            fees=FeeSchedule(per_symbol=per_symbol),
+            leverage=config.global_.leverage,
+            emit_public=False,
+            queue_model=queue,
+        )
+        acct = engine.add_account("backtest", self.wallet0)
+        for sym in self.symbols:
+            self.venues[sym] = SimEngineVenue(
+                self.filters[sym],
+                self.account,
+                engine=engine,
+                engine_account=acct,
+                funding_rate=self.settings.funding_rate,
+                ids=ids,
+            )
 
     # ------------------------------------------------------------------ scheduling
 

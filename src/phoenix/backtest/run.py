@@ -30,7 +30,8 @@ class RunSpec:
         config: The trading config as a mapping (``PhoenixConfig.model_dump(by_alias=True)`` or parsed YAML).
         data: Data files (any supported format); each drives one configured symbol.
         symbol: Configured symbol every data file drives (None = infer from the file name or the only symbol).
-        fill_model: ``queue``, ``trade_through``, ``intensity`` or ``auto`` (intensity for mid-only data).
+        fill_model: ``queue``, ``trade_through``, ``intensity``, ``sim`` (the simulator's matching engine) or
+            ``auto`` (intensity for mid-only data, else queue).
         queue_model: Queue model for ``queue``.
         latency: ``--latency`` spec (see ``LatencySet.parse``).
         intensity_a_per_s, intensity_k, intensity_unit: λ(δ) = A·e^(−kδ) for mid-only data (δ in bps).

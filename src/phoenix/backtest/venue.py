@@ -65,6 +65,7 @@ class FillModel(StrEnum):
     QUEUE = "queue"
     TRADE_THROUGH = "trade_through"
     INTENSITY = "intensity"
+    SIM = "sim"  # the simulated exchange's matching engine (phoenix.backtest.sim_venue)
 
 
 @dataclass(slots=True)
