@@ -21,6 +21,7 @@ from aiohttp import web
 from phoenix.exchange.sim import auth, wire
 from phoenix.exchange.sim.auth import AuthFailure, KeyRing
 from phoenix.exchange.sim.faults import FaultInjector
+from phoenix.exchange.sim.params import Params
 from phoenix.exchange.sim.ratelimit import (
     RateLimited,
     RateLimiter,
@@ -30,7 +31,7 @@ from phoenix.exchange.sim.ratelimit import (
     usage_headers,
 )
 from phoenix.exchange.sim.sim_types import AccountId, SimError
-from phoenix.exchange.sim.trading import Params, TradingApi
+from phoenix.exchange.sim.trading import TradingApi
 from phoenix.exchange.sim.userstream import UserStreamHub
 
 Json = Any

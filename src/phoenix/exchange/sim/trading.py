@@ -9,14 +9,25 @@ engine, publishes the resulting events and returns the Binance JSON answer. Reje
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
-import orjson
-
-from phoenix.core.types import OrderType, Side, SymbolFilters, TimeInForce
+from phoenix.core.types import OrderType, Side, TimeInForce
 from phoenix.exchange.sim import wire
+from phoenix.exchange.sim.account_ops import AccountOps
 from phoenix.exchange.sim.engine import SimExchange
+from phoenix.exchange.sim.market_ops import MarketDataOps
+from phoenix.exchange.sim.params import (
+    Params,
+    invalid,
+    missing,
+    normalise_params,
+    opt_int,
+    parse_bool,
+    parse_json_list,
+    require,
+    time_window,
+)
 from phoenix.exchange.sim.sim_types import (
     AccountId,
     FeeSchedule,
@@ -29,7 +40,6 @@ from phoenix.exchange.sim.sim_types import (
 )
 from phoenix.exchange.sim.symbols import wire_price_to_ticks, wire_qty_to_steps
 
-Params = dict[str, str]
 Json = Any
 CONDITIONAL_TYPES = frozenset(
     {"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"}
@@ -41,102 +51,7 @@ MAX_BATCH_ORDERS = 5
 MAX_BATCH_CANCELS = 10
 
 
-def normalise_params(raw: Mapping[str, object]) -> Params:
-    """JSON-typed params (ws-fapi, batch items) → the string form REST would carry."""
-    out: Params = {}
-    for key, value in raw.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            out[key] = "true" if value else "false"
-        elif isinstance(value, list | dict):
-            out[key] = orjson.dumps(value).decode()
-        else:
-            out[key] = str(value)
-    return out
-
-
-def missing(name: str) -> SimError:
-    """``-1102`` for a missing mandatory parameter."""
-    return SimError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
-
-
-def invalid(name: str) -> SimError:
-    """``-1130`` for an invalid parameter value."""
-    return SimError(-1130, f"Data sent for parameter '{name}' is not valid.")
-
-
-def require(p: Params, name: str) -> str:
-    """The value of a mandatory parameter."""
-    value = p.get(name)
-    if value is None or value == "":
-        raise missing(name)
-    return value
-
-
-def opt_int(p: Params, name: str) -> int | None:
-    """An optional integer parameter (``-1130`` if malformed)."""
-    value = p.get(name)
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise invalid(name) from None
-
-
-def parse_bool(p: Params, name: str) -> bool:
-    """``"true"``/``"false"`` (case-insensitive); absent = false."""
-    value = p.get(name)
-    if value is None or value == "":
-        return False
-    lowered = value.lower()
-    if lowered not in ("true", "false"):
-        raise invalid(name)
-    return lowered == "true"
-
-
-def parse_json_list(p: Params, *names: str) -> list[Any] | None:
-    """The first present JSON-array parameter among ``names`` (``-1130`` if not a JSON array)."""
-    for name in names:
-        value = p.get(name)
-        if value is None or value == "":
-            continue
-        try:
-            parsed = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            raise invalid(name) from None
-        if not isinstance(parsed, list):
-            raise invalid(name)
-        return parsed
-    return None
-
-
-def _window(
-    items: list[Any], p: Params, time_of: Callable[[Any], int], default_limit: int, max_limit: int
-) -> list[Any]:
-    start = opt_int(p, "startTime")
-    end = opt_int(p, "endTime")
-    limit = opt_int(p, "limit") or default_limit
-    limit = max(1, min(limit, max_limit))
-    if start is not None:
-        items = [x for x in items if time_of(x) >= start]
-    if end is not None:
-        items = [x for x in items if time_of(x) <= end]
-    if start is not None:
-        return items[:limit]
-    return items[-limit:]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Leverage:
-    """Result of a leverage change (published as ACCOUNT_CONFIG_UPDATE by the caller)."""
-
-    symbol: str
-    leverage: int
-
-
-class TradingApi:
+class TradingApi(MarketDataOps, AccountOps):
     """Operations of the exchange API on top of a :class:`SimExchange`.
 
     Args:
@@ -159,19 +74,6 @@ class TradingApi:
         self._fees = fees
 
     # ------------------------------------------------------------------ helpers
-
-    def filters(self, symbol: str | None) -> SymbolFilters:
-        """Filters of a symbol; ``-1121`` if unknown (or ``-1102`` if absent)."""
-        if not symbol:
-            raise missing("symbol")
-        try:
-            return self.engine.spec(symbol.upper()).filters
-        except KeyError:
-            raise SimError(-1121, "Invalid symbol.") from None
-
-    def all_filters(self) -> dict[str, SymbolFilters]:
-        """Filters of every symbol."""
-        return {s: self.engine.spec(s).filters for s in self.engine.symbols}
 
     def _order_json(self, view: OrderView, modify_id: int | None = None) -> Json:
         return wire.order(self.filters(view.symbol), view, modify_id=modify_id)
@@ -337,7 +239,7 @@ class TradingApi:
         from_id = opt_int(p, "orderId")
         if from_id is not None:
             views = [v for v in views if v.order_id >= from_id]
-        views = _window(views, p, lambda v: v.time_ms, 500, 1000)
+        views = time_window(views, p, lambda v: v.time_ms, 500, 1000)
         return [self._order_json(v) for v in views]
 
     def cancel_all(self, account: AccountId, p: Params, now_ms: int) -> Json:
@@ -424,237 +326,3 @@ class TradingApi:
             self._publish(events)
             out.append(self._order_json(view))
         return out
-
-    # ------------------------------------------------------------------ account
-
-    def user_trades(self, account: AccountId, p: Params) -> Json:
-        """``GET /fapi/v1/userTrades``."""
-        symbol = require(p, "symbol").upper()
-        filters = self.filters(symbol)
-        trades = self.engine.user_trades(account, symbol)
-        order_id = opt_int(p, "orderId")
-        if order_id is not None:
-            trades = [t for t in trades if t.order_id == order_id]
-        from_id = opt_int(p, "fromId")
-        if from_id is not None:
-            limit = max(1, min(opt_int(p, "limit") or 500, 1000))
-            trades = [t for t in trades if t.trade_id >= from_id][:limit]
-        else:
-            trades = _window(trades, p, lambda t: t.time_ms, 500, 1000)
-        return [wire.user_trade(filters, t) for t in trades]
-
-    def income(self, account: AccountId, p: Params) -> Json:
-        """``GET /fapi/v1/income``."""
-        records = self.engine.income(account)
-        symbol = p.get("symbol")
-        if symbol:
-            records = [r for r in records if r.symbol == symbol.upper()]
-        income_type = p.get("incomeType")
-        if income_type:
-            records = [r for r in records if r.income_type == income_type]
-        return [wire.income(r) for r in _window(records, p, lambda r: r.time_ms, 100, 1000)]
-
-    def positions_v3(self, account: AccountId, p: Params) -> Json:
-        """``GET /fapi/v3/positionRisk``: symbols with a position or open orders only."""
-        symbol = (p.get("symbol") or "").upper()
-        if symbol:
-            self.filters(symbol)
-        with_orders = {v.symbol for v in self.engine.open_orders(account, symbol or None)}
-        rows = []
-        for pos in self.engine.positions(account):
-            if symbol and pos.symbol != symbol:
-                continue
-            if pos.qty_steps != 0 or pos.symbol in with_orders:
-                rows.append(wire.position_v3(self.filters(pos.symbol), pos))
-        return rows
-
-    def positions_v2(self, account: AccountId, p: Params) -> Json:
-        """``GET /fapi/v2/positionRisk``: every symbol."""
-        symbol = (p.get("symbol") or "").upper()
-        if symbol:
-            self.filters(symbol)
-        return [
-            wire.position_v2(self.filters(pos.symbol), pos)
-            for pos in self.engine.positions(account)
-            if not symbol or pos.symbol == symbol
-        ]
-
-    def account(self, account: AccountId, *, v2: bool) -> Json:
-        """``GET /fapi/v3/account`` (``v2``: the older superset)."""
-        positions = self.engine.positions(account)
-        if not v2:
-            open_symbols = {v.symbol for v in self.engine.open_orders(account)}
-            positions = [x for x in positions if x.qty_steps != 0 or x.symbol in open_symbols]
-        return wire.account(self.engine.balance(account), positions, self.all_filters(), v2=v2)
-
-    def balance(self, account: AccountId) -> Json:
-        """``GET /fapi/v3/balance`` and v2."""
-        return wire.balance(self.engine.balance(account), alias=f"sim{int(account)}")
-
-    def commission_rate(self, p: Params) -> Json:
-        """``GET /fapi/v1/commissionRate``."""
-        symbol = require(p, "symbol").upper()
-        self.filters(symbol)
-        maker, taker = self._fees.rates(symbol)
-        return {
-            "symbol": symbol,
-            "makerCommissionRate": f"{maker:.6f}",
-            "takerCommissionRate": f"{taker:.6f}",
-            "rpiCommissionRate": "0.000000",
-        }
-
-    def set_leverage(self, account: AccountId, p: Params, now_ms: int) -> Json:
-        """``POST /fapi/v1/leverage`` (pushes ACCOUNT_CONFIG_UPDATE)."""
-        symbol = require(p, "symbol").upper()
-        self.filters(symbol)
-        leverage = opt_int(p, "leverage")
-        if leverage is None:
-            raise missing("leverage")
-        applied = self.engine.set_leverage(account, symbol, leverage, now_ms)
-        self._publish_private(account, wire.account_config_leverage(symbol, applied, now_ms))
-        return {"leverage": applied, "maxNotionalValue": "5000000", "symbol": symbol}
-
-    def leverage_brackets(self, p: Params) -> Json:
-        """``GET /fapi/v1/leverageBracket`` (static brackets from the symbol spec)."""
-        symbol = (p.get("symbol") or "").upper()
-        symbols = [symbol] if symbol else list(self.engine.symbols)
-        out = []
-        for sym in symbols:
-            spec = self.engine.spec(sym) if sym in self.engine.symbols else None
-            if spec is None:
-                raise SimError(-1121, "Invalid symbol.")
-            out.append({
-                "symbol": sym,
-                "notionalCoef": 1.0,
-                "brackets": [
-                    {"bracket": 1, "initialLeverage": spec.max_leverage, "notionalCap": 50000,
-                     "notionalFloor": 0,
-                     "maintMarginRatio": spec.maint_margin_ratio, "cum": 0.0},
-                    {"bracket": 2, "initialLeverage": max(1, spec.max_leverage // 2), "notionalCap": 5000000,
-                     "notionalFloor": 50000, "maintMarginRatio": spec.maint_margin_ratio * 2,
-                     "cum": 50000 * spec.maint_margin_ratio},
-                ],
-            })  # fmt: skip
-        return out
-
-    def symbol_config(self, account: AccountId, p: Params) -> Json:
-        """``GET /fapi/v1/symbolConfig``."""
-        symbol = (p.get("symbol") or "").upper()
-        symbols = [symbol] if symbol else list(self.engine.symbols)
-        for sym in symbols:
-            self.filters(sym)
-        return [
-            {"symbol": s, "marginType": "CROSSED", "isAutoAddMargin": False,
-             "leverage": self.engine.get_leverage(account, s), "maxNotionalValue": "5000000"}
-            for s in symbols
-        ]  # fmt: skip
-
-    @staticmethod
-    def account_config() -> Json:
-        """``GET /fapi/v1/accountConfig``."""
-        return {
-            "feeTier": 0, "canTrade": True, "canDeposit": True, "canWithdraw": True,
-            "dualSidePosition": False,
-            "updateTime": 0, "multiAssetsMargin": False, "tradeGroupId": -1,
-        }  # fmt: skip
-
-    def set_margin_type(self, p: Params) -> Json:
-        """``POST /fapi/v1/marginType``: the simulator is cross-only (CROSSED → ``-4046``)."""
-        self.filters(require(p, "symbol"))
-        margin_type = require(p, "marginType").upper()
-        if margin_type == "CROSSED":
-            raise SimError(-4046, "No need to change margin type.")
-        if margin_type == "ISOLATED":
-            raise SimError(
-                -1130, "Data sent for parameter 'marginType' is not valid. (simulator: cross margin only)"
-            )
-        raise invalid("marginType")
-
-    @staticmethod
-    def set_dual_side(p: Params) -> Json:
-        """``POST /fapi/v1/positionSide/dual``: one-way mode only."""
-        if not parse_bool(p, "dualSidePosition"):
-            raise SimError(-4059, "No need to change position side.")
-        raise SimError(
-            -1130, "Data sent for parameter 'dualSidePosition' is not valid. (simulator: one-way only)"
-        )
-
-    @staticmethod
-    def set_multi_assets(p: Params) -> Json:
-        """``POST /fapi/v1/multiAssetsMargin``: single-asset mode only."""
-        if parse_bool(p, "multiAssetsMargin"):
-            raise SimError(
-                -1130, "Data sent for parameter 'multiAssetsMargin' is not valid. (simulator: single-asset)"
-            )
-        return {"code": 200, "msg": "success"}
-
-    # ------------------------------------------------------------------ market data
-
-    def depth(self, p: Params, now_ms: int) -> Json:
-        """``GET /fapi/v1/depth``."""
-        symbol = require(p, "symbol").upper()
-        filters = self.filters(symbol)
-        limit = opt_int(p, "limit") or 500
-        if limit not in (5, 10, 20, 50, 100, 500, 1000):
-            raise invalid("limit")
-        view = self.engine.depth(symbol, limit, now_ms)
-        return wire.depth(filters, dataclasses.replace(view, event_ms=now_ms))
-
-    def _market_rows(self, p: Params, render: Callable[[SymbolFilters, Any], Json]) -> Json:
-        symbol = (p.get("symbol") or "").upper()
-        if symbol:
-            return render(self.filters(symbol), self.engine.market(symbol))
-        return [render(self.filters(s), self.engine.market(s)) for s in self.engine.symbols]
-
-    def book_ticker(self, p: Params) -> Json:
-        """``GET /fapi/v1/ticker/bookTicker``."""
-        return self._market_rows(p, wire.book_ticker)
-
-    def ticker_price(self, p: Params) -> Json:
-        """``GET /fapi/v1/ticker/price`` and ``/fapi/v2/ticker/price``."""
-        return self._market_rows(p, wire.ticker_price)
-
-    def ticker_24hr(self, p: Params) -> Json:
-        """``GET /fapi/v1/ticker/24hr``."""
-        return self._market_rows(p, wire.ticker_24hr)
-
-    def premium_index(self, p: Params) -> Json:
-        """``GET /fapi/v1/premiumIndex``."""
-        return self._market_rows(p, lambda _f, m: wire.premium_index(m))
-
-    def funding_rate(self, p: Params) -> Json:
-        """``GET /fapi/v1/fundingRate``."""
-        symbol = (p.get("symbol") or "").upper()
-        symbols = [symbol] if symbol else list(self.engine.symbols)
-        rows = []
-        for sym in symbols:
-            self.filters(sym)
-            rows.extend(self.engine.funding_history(sym))
-        rows.sort(key=lambda r: r.funding_time_ms)
-        rows = _window(rows, p, lambda r: r.funding_time_ms, 100, 1000)
-        return [
-            {"symbol": r.symbol, "fundingTime": r.funding_time_ms, "fundingRate": f"{r.funding_rate:.8f}",
-             "markPrice": f"{r.mark_price:.8f}", "rateType": "Regular"}
-            for r in rows
-        ]  # fmt: skip
-
-    def funding_info(self) -> Json:
-        """``GET /fapi/v1/fundingInfo``."""
-        return [
-            {"symbol": s, "adjustedFundingRateCap": "0.02000000", "adjustedFundingRateFloor": "-0.02000000",
-             "fundingIntervalHours": 8, "disclaimer": False}
-            for s in self.engine.symbols
-        ]  # fmt: skip
-
-    def recent_trades(self, p: Params) -> Json:
-        """``GET /fapi/v1/trades``."""
-        symbol = require(p, "symbol").upper()
-        filters = self.filters(symbol)
-        limit = max(1, min(opt_int(p, "limit") or 500, 1000))
-        return [
-            {"id": t.trade_id, "price": wire.price_str(filters, t.price_ticks),
-             "qty": wire.book_qty_str(filters, t.qty),
-             "quoteQty": f"{filters.ticks_to_price(t.price_ticks) * t.qty:.8f}", "time": t.time_ms,
-             "isBuyerMaker": t.buyer_is_maker}
-            for t in self.engine.recent_trades(symbol, limit)
-        ]  # fmt: skip

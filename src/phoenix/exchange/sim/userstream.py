@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import orjson
 
 from phoenix.core.types import SymbolFilters
-from phoenix.exchange.sim import wire
+from phoenix.exchange.sim import wire_user
 from phoenix.exchange.sim.sim_types import AccountId, AccountUpdatePublished, OrderUpdatePublished, SimError
 from phoenix.exchange.sim.streams import StreamConnection
 
@@ -118,7 +118,7 @@ class UserStreamHub:
         if self._by_account.get(entry.account) is entry:
             del self._by_account[entry.account]
         now = self._clock_ms()
-        frame = orjson.dumps(wire.listen_key_expired(entry.key, now))
+        frame = orjson.dumps(wire_user.listen_key_expired(entry.key, now))
         for conn in self._conns.pop(entry.key, set()):
             if not conn.silenced and _allowed(conn, "listenKeyExpired"):
                 conn.enqueue(now, frame)
@@ -176,15 +176,15 @@ class UserStreamHub:
         now = self._clock_ms()
         filters = self._filters[ev.order.symbol]
         if ev.exec_type.value == "TRADE":
-            self._deliver(ev.account, "TRADE_LITE", wire.trade_lite(filters, ev, now), now)
-        self._deliver(ev.account, "ORDER_TRADE_UPDATE", wire.order_trade_update(filters, ev, now), now)
+            self._deliver(ev.account, "TRADE_LITE", wire_user.trade_lite(filters, ev, now), now)
+        self._deliver(ev.account, "ORDER_TRADE_UPDATE", wire_user.order_trade_update(filters, ev, now), now)
 
     def on_account_update(self, ev: AccountUpdatePublished) -> None:
         """ACCOUNT_UPDATE."""
         if not self._targets(ev.account):
             return
         now = self._clock_ms()
-        self._deliver(ev.account, "ACCOUNT_UPDATE", wire.account_update(self._filters, ev, now), now)
+        self._deliver(ev.account, "ACCOUNT_UPDATE", wire_user.account_update(self._filters, ev, now), now)
 
     def publish_raw(self, account: AccountId, payload: dict[str, object]) -> None:
         """Any other private event (e.g. ACCOUNT_CONFIG_UPDATE) for an account."""

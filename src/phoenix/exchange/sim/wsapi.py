@@ -21,9 +21,10 @@ from aiohttp import WSMsgType, web
 from phoenix.exchange.sim import auth
 from phoenix.exchange.sim.auth import AuthFailure, KeyRing, KeyType
 from phoenix.exchange.sim.faults import FaultInjector
+from phoenix.exchange.sim.params import Params, normalise_params
 from phoenix.exchange.sim.ratelimit import RateLimited, RateLimiter, Usage, rate_limits_json
 from phoenix.exchange.sim.sim_types import AccountId, SimError
-from phoenix.exchange.sim.trading import Params, TradingApi, normalise_params
+from phoenix.exchange.sim.trading import TradingApi
 from phoenix.exchange.sim.userstream import UserStreamHub
 
 Json = Any
