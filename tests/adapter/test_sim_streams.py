@@ -132,6 +132,7 @@ async def test_book_identical_to_simulator_through_long_random_run() -> None:
                         assert_book_matches(md, sim)
                         checks += 1
                 assert checks >= 45
+                assert md.book_age_s(SYMBOL) < 5.0 and md.book_age_s("NOPEUSDC") == float("inf")
                 assert md.books[SYMBOL].gaps == 0
                 assert len(rec.of(BookDelta)) >= 45
                 assert len(rec.of(BookSnapshot)) == 1

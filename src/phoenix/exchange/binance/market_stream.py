@@ -100,6 +100,7 @@ class MarketDataStream:
         self.duplicates_skipped = 0
         self._last_trade_id: dict[str, int] = {}
         self._last_ticker_id: dict[str, int] = {}
+        self._book_update_at: dict[str, float] = {}
         self.sync_changes = 0
         self.handler_errors = 0
         self.connections = self._plan(
@@ -134,6 +135,14 @@ class MarketDataStream:
         """True when the local book of ``symbol`` follows the exchange exactly (safe to quote from)."""
         b = self.books.get(symbol)
         return b is not None and b.in_sync
+
+    def book_age_s(self, symbol: str) -> float:
+        """Seconds since the last depth diff or bookTicker of ``symbol`` arrived (inf if none yet).
+
+        A quiet market also ages the book; the runner combines this with ``in_sync`` for its staleness rule.
+        """
+        at = self._book_update_at.get(symbol)
+        return self._now() - at if at is not None else float("inf")
 
     def last_message_age_s(self, route: str = "public") -> float:
         """Age of the newest message over the connections of ``route`` (inf if never connected)."""
@@ -346,6 +355,7 @@ class MarketDataStream:
                 self.duplicates_skipped += 1  # overlap during a handover, or older than what we have
                 return
             self._last_ticker_id[ev.s] = ev.u
+            self._book_update_at[ev.s] = self._now()
             await self._on_event(codec.top_of_book(ev, f))
         elif isinstance(ev, wire.Trade | wire.AggTrade):
             trade_id = ev.t if isinstance(ev, wire.Trade) else ev.a
@@ -370,6 +380,7 @@ class MarketDataStream:
         book = self.books.get(ev.s)
         if book is None:
             return
+        self._book_update_at[ev.s] = self._now()
         tick = self.filters[ev.s].tick
         diff = Diff(
             ev.U, ev.u, ev.pu, codec.levels_to_ticks(ev.b, tick), codec.levels_to_ticks(ev.a, tick), ev.E
