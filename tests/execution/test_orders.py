@@ -207,3 +207,31 @@ def test_snapshot_restore_marks_open_orders_unknown_until_confirmed() -> None:
     restored.on_update(update(a, S.NEW))
     assert o.status is S.NEW
     assert restored.ids.next_id("ETHUSDC", T) != a.client_order_id
+
+
+def test_amendment_timeout_keeps_the_larger_size_until_the_query_resolves_it() -> None:
+    tr = OrderTracker()
+    a = place(tr, qty=10)
+    tr.on_update(update(a, S.NEW))
+    o = tr.get(a.client_order_id)
+    assert o is not None
+    tr.modify(o, 280010, 4, T + 2)
+    tr.on_update(update(a, S.UNKNOWN))
+    assert o.status is S.UNKNOWN
+    assert tr.exposure_steps("ETHUSDC") == (10, 0)  # the old 10 may still be resting
+    tr.on_update(update(a, S.NEW, price_ticks=280010, qty_steps=4))
+    assert tr.exposure_steps("ETHUSDC") == (4, 0)
+
+
+def test_cancel_timeout_turns_unknown_and_is_cancelled_again_if_the_order_is_still_live() -> None:
+    tr = OrderTracker()
+    a = place(tr)
+    tr.on_update(update(a, S.NEW))
+    o = tr.get(a.client_order_id)
+    assert o is not None
+    tr.cancel(o, T + 2)
+    tr.on_update(update(a, S.UNKNOWN))
+    assert o.status is S.UNKNOWN and o.cancel_requested
+    tr.on_update(update(a, S.NEW))  # the query finds it still resting
+    assert tr.needing_cancel("ETHUSDC") == [o]
+    assert tr.cancel(o, T + 3) is not None

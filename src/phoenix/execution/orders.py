@@ -111,8 +111,8 @@ class LiveOrder:
     filled_reported: int = 0  # cumulative filled reported by order updates
     filled_steps: int = 0  # the larger of the two (kept in step by ``note_filled``)
     prev_status: OrderStatus = S.NEW  # status to return to when a cancel/modify is refused
-    old_price_ticks: int = 0  # during PENDING_MODIFY: the values before the amendment
-    old_qty_steps: int = 0
+    old_price_ticks: int = 0  # while an amendment is unresolved: the values before it
+    old_qty_steps: int = 0  # (0 once the amendment is acknowledged or refused)
     cancel_requested: bool = False  # cancel as soon as the order becomes actionable
 
     def note_filled(self) -> None:
@@ -128,15 +128,14 @@ class LiveOrder:
 
     @property
     def exposure_steps(self) -> int:
-        """Worst-case quantity this order can still add (steps); during a modify the larger of old/new."""
-        status = self.status
-        if status in TERMINAL:
+        """Worst-case quantity this order can still add (steps); while an amendment is unresolved (in
+        flight, or timed out into UNKNOWN) the larger of the old and new sizes."""
+        if self.status in TERMINAL:
             return 0
         r = self.qty_steps - self.filled_steps
-        if status is S.PENDING_MODIFY:
-            old = self.old_qty_steps - self.filled_steps
-            if old > r:
-                r = old
+        old = self.old_qty_steps - self.filled_steps
+        if old > r:
+            r = old
         return r if r > 0 else 0
 
     @property
@@ -204,14 +203,12 @@ class OrderTracker:
     def exposure_steps(self, symbol: str) -> tuple[int, int]:
         """(buy, sell) worst-case steps of all open orders of a symbol, in-flight included."""
         buy = sell = 0
-        pending_modify = S.PENDING_MODIFY
         for o in self._open.get(symbol, _EMPTY).values():
             filled = o.filled_steps
             r = o.qty_steps - filled
-            if o.status is pending_modify:
-                old = o.old_qty_steps - filled
-                if old > r:
-                    r = old
+            old = o.old_qty_steps - filled  # an unresolved amendment: the old size may still fill
+            if old > r:
+                r = old
             if r > 0:
                 if o.side is Side.BUY:
                     buy += r
@@ -378,6 +375,12 @@ class OrderTracker:
                 self._retire(order)
             return UpdateResult(order=order, old_status=old, new_status=order.status, anomaly=anomaly)
         order.status = new
+        if new is S.UNKNOWN and old is S.PENDING_CANCEL and not order.cancel_requested:
+            order.cancel_requested = True  # the cancel timed out: if the order turns out live, cancel again
+            self._flagged += 1
+        if new in (S.NEW, S.PARTIALLY_FILLED) and old in (S.PENDING_MODIFY, S.UNKNOWN):
+            order.old_qty_steps = 0  # the amendment is resolved (acknowledged, or refused and reverted)
+            order.old_price_ticks = 0
         if new in (S.NEW, S.PARTIALLY_FILLED) and old in (S.PENDING_NEW, S.UNKNOWN, S.PENDING_MODIFY):
             # an ack (of a place or an amendment) carries the order's real price and size
             if event.price_ticks > 0:
