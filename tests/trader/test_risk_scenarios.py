@@ -281,3 +281,13 @@ def test_no_sequence_of_fills_of_resting_orders_passes_net_max(
         # the exchange's view: position + everything resting of one side never exceeds the limit
         assert pos + side_total(v, Side.BUY) <= limit
         assert -pos + side_total(v, Side.SELL) <= limit
+
+
+def test_an_idle_timer_pass_does_not_delay_the_next_book_driven_requote() -> None:
+    t = trader(global_={"quote_interval_ms": 200})
+    v = Venue(t)
+    v.start("ETHUSDC", BID)
+    idle = v.timer(T0 + 300 * MS)  # nothing changed: nothing to send
+    assert not idle.actions
+    moved = v.book("ETHUSDC", BID + 200, T0 + 350 * MS)  # 50 ms after the idle pass: still requotes
+    assert [r for r in moved.reports if isinstance(r, QuotesComputed)]

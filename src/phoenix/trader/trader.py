@@ -344,7 +344,14 @@ class Trader:
                 grinder.reentry_done(now_ns)
             self._maybe_grind(symbol, now_ns, d)
             if change is not None or now_ns - rt.last_quote_ns >= self._interval_ns(rt, now_ns):
+                # a timer pass over an unchanged book that sends nothing does not count for pacing, so it
+                # never delays the next book-driven requote
+                pacing = rt.dirty or rt.backlog or change is not None
+                last = rt.last_quote_ns
+                n = len(d.actions)
                 self._requote(symbol, now_ns, d)
+                if not pacing and len(d.actions) == n:
+                    rt.last_quote_ns = last
 
     def _check_portfolio(self, now_ns: int, d: Decision) -> bool:
         """Global cap and stop-loss; True when the stop-loss fired now."""
