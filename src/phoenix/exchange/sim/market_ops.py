@@ -45,7 +45,7 @@ class MarketDataOps(EngineOps):
         symbol = require(p, "symbol").upper()
         filters = self.filters(symbol)
         limit = opt_int(p, "limit") or 500
-        if limit not in (5, 10, 20, 50, 100, 500, 1000):
+        if not 1 <= limit <= 1000:  # lenient: Binance documents 5/10/20/50/100/500/1000
             raise invalid("limit")
         view = self.engine.depth(symbol, limit, now_ms)
         return wire.depth(filters, dataclasses.replace(view, event_ms=now_ms))
