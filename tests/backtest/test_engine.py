@@ -13,6 +13,7 @@ from phoenix.backtest.engine import BacktestEngine, BacktestSettings
 from phoenix.backtest.latency import LatencySet
 from phoenix.backtest.metrics import SUMMARY_KEYS
 from phoenix.backtest.run import RunSpec, execute
+from phoenix.backtest.venue import FillModel
 from phoenix.config import parse_config
 from phoenix.core.types import (
     BookSnapshot,
@@ -174,3 +175,33 @@ def test_ethusdc_mid_file_end_to_end_with_intensity_model(ethusdc_mid_csv: Path,
     assert (tmp_path / "report.html").stat().st_size > 50_000
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["fill_model"] == "auto" and run["seed"] == 5
+
+
+def test_two_symbols_mid_only_and_l2_in_one_run(ethusdc_mid_csv: Path, tmp_path: Path) -> None:
+    """ETHUSDC from the mid file (intensity) and SOLUSDC from a Tardis L2 export (queue) on one account."""
+    l2 = tmp_path / "SOLUSDC_incremental_book_L2.csv"
+    rows = ["exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"]
+    t0 = 1_763_962_200_000_000  # 2025-11-24T05:30Z in µs, inside the ETH file's span
+    rows += [f"b,SOLUSDC,{t0},{t0},true,bid,{140 - i * 0.01:.2f},50" for i in range(10)]
+    rows += [f"b,SOLUSDC,{t0},{t0},true,ask,{140.01 + i * 0.01:.2f},50" for i in range(10)]
+    for k in range(1, 600):
+        ts = t0 + k * 100_000
+        rows.append(f"b,SOLUSDC,{ts},{ts},false,bid,140.00,{50 + k % 7}")
+    l2.write_text("\n".join(rows) + "\n")
+    config = {
+        "global": {"sim": {"balance_usdc": 20_000}},
+        "symbols": [
+            {"symbol": "ETHUSDC", "net_max": 1.0, "near_layers": 2, "far_layers": 0},
+            {"symbol": "SOLUSDC", "net_max": 20.0, "near_layers": 2, "far_layers": 0},
+        ],
+    }
+    spec = RunSpec(config=config, data=(str(ethusdc_mid_csv), str(l2)), ledger=False, max_events=4000)
+    from phoenix.backtest.run import build_engine
+
+    engine = build_engine(spec)
+    assert engine.fill_models == {"ETHUSDC": FillModel.INTENSITY, "SOLUSDC": FillModel.QUEUE}
+    assert engine.venues["SOLUSDC"].impact is None and engine.venues["ETHUSDC"].impact is not None
+    result = engine.run()
+    assert result.summary["events_processed"] == 4000
+    assert {f.symbol for f in result.fills} >= {"ETHUSDC"}
+    assert engine.venues["SOLUSDC"].stats.orders_placed > 0  # the L2 symbol was quoted too

@@ -65,11 +65,13 @@ class BacktestSettings:
     """Everything about a backtest run that is not the trading config.
 
     Args:
-        fill_model: ``queue`` (L2), ``trade_through`` or ``intensity`` (mid-only data).
+        fill_model: ``queue`` (L2), ``trade_through``, ``intensity`` (mid-only data) or ``sim`` (SimExchange).
+        fill_models: Per-symbol fill model overrides (e.g. intensity for a mid-only symbol next to L2 ones).
         queue_model: Queue model name for ``queue`` (see ``phoenix.backtest.queue``).
         latency: Feed / entry / response latencies.
         intensity: λ(δ) = A·e^(−kδ) parameters for ``intensity``.
-        impact: Taker slippage model; default: on for ``intensity``, off (walk the book) otherwise.
+        impact: Taker slippage model of ``intensity`` symbols (default ``ImpactModel()``); other symbols'
+            takers walk the displayed book.
         fees: Per-symbol fee rates; default from ``global.sim`` maker/taker bps.
         funding_rate: Fixed funding rate per 8 h (None = recorded rates; 0 when the data has none).
         wallet_usdc: Starting wallet (None = ``global.sim.balance_usdc``).
@@ -87,6 +89,7 @@ class BacktestSettings:
     """
 
     fill_model: FillModel = FillModel.QUEUE
+    fill_models: Mapping[str, FillModel] | None = None
     queue_model: str = "prob_log"
     latency: LatencySet = field(default_factory=lambda: LatencySet.constant_ms(5.0, 25.0, 25.0))
     intensity: IntensityFillModel | None = None
@@ -199,20 +202,22 @@ class BacktestEngine:
             {sym: fees.get(sym, FeeRates()) for sym in self.symbols},
             leverage=config.global_.leverage,
         )
-        impact = s.impact
-        if impact is None and s.fill_model is FillModel.INTENSITY:
-            impact = ImpactModel()
+        models = {sym: (s.fill_models or {}).get(sym, s.fill_model) for sym in self.symbols}
+        self.fill_models = models
         ids = _Ids()
         self.venues: dict[str, SymbolVenue] = {}
-        if s.fill_model is FillModel.SIM:
-            self._build_sim_venues(config, fees, ids)
+        sim_symbols = [sym for sym in self.symbols if models[sym] is FillModel.SIM]
+        if sim_symbols:
+            self._build_sim_venues(config, fees, ids, sim_symbols)
         for i, sym in enumerate(self.symbols):
             if sym in self.venues:
                 continue
+            # takers walk the displayed book on L2 data; mid-only data has no sizes: impact model
+            impact = (s.impact or ImpactModel()) if models[sym] is FillModel.INTENSITY else None
             self.venues[sym] = SymbolVenue(
                 self.filters[sym],
                 self.account,
-                fill_model=s.fill_model,
+                fill_model=models[sym],
                 queue_model=make_queue_model(s.queue_model),
                 intensity=s.intensity,
                 impact=impact,
@@ -237,9 +242,11 @@ class BacktestEngine:
         self._in_sync: set[str] = set()
         self._flat_seq = itertools.count(1)
         self._last_feed_ns: dict[str, int] = {}
-        self.heartbeat = (
-            s.book_heartbeat if s.book_heartbeat is not None else s.fill_model is FillModel.INTENSITY
-        )
+        if s.book_heartbeat is None:
+            self.heartbeat_symbols = {sym for sym, m in models.items() if m is FillModel.INTENSITY}
+        else:
+            self.heartbeat_symbols = set(self.symbols) if s.book_heartbeat else set()
+        self.heartbeat = bool(self.heartbeat_symbols)
         self.samples = Samples()
         self.fills: list[FillRecord] = []
         self.risk_kinds: dict[str, int] = {}
@@ -250,7 +257,9 @@ class BacktestEngine:
         self.ledger: Any = None
         self.now_ns = 0
 
-    def _build_sim_venues(self, config: PhoenixConfig, fees: Mapping[str, FeeRates], ids: _Ids) -> None:
+    def _build_sim_venues(
+        self, config: PhoenixConfig, fees: Mapping[str, FeeRates], ids: _Ids, symbols: list[str]
+    ) -> None:
         """Venues backed by one shared ``SimExchange`` (fill model ``sim``)."""
         from phoenix.backtest.sim_venue import SimEngineVenue
         from phoenix.exchange.sim.engine import SimExchange
@@ -263,14 +272,14 @@ class BacktestEngine:
             else "conservative"
         )
         engine = SimExchange(
-            self.filters,
+            {sym: self.filters[sym] for sym in symbols},
             fees=FeeSchedule(per_symbol=per_symbol),
             leverage=config.global_.leverage,
             emit_public=False,
             queue_model=queue,
         )
         acct = engine.add_account("backtest", self.wallet0)
-        for sym in self.symbols:
+        for sym in symbols:
             self.venues[sym] = SimEngineVenue(
                 self.filters[sym],
                 self.account,
@@ -385,7 +394,7 @@ class BacktestEngine:
     def _heartbeat(self, now_ns: int) -> None:
         gap_ns = int(self.settings.max_gap_s * NS_PER_S)
         for sym, last in self._last_feed_ns.items():
-            if now_ns - last <= gap_ns and sym in self._in_sync:
+            if now_ns - last <= gap_ns and sym in self._in_sync and sym in self.heartbeat_symbols:
                 beat = BookDelta(symbol=sym, ts_ns=now_ns, bids=(), asks=())
                 self._handle_decision(self.trader.on_event(beat), now_ns)
 

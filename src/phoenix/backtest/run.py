@@ -115,12 +115,23 @@ def symbol_for_file(path: str, config: PhoenixConfig, symbol: str | None) -> str
 
 
 def resolve_fill_model(spec: RunSpec) -> FillModel:
-    """The fill model of a spec (``auto``: intensity when every file is mid-only, queue otherwise)."""
+    """The run-wide fill model (``auto``: intensity when every file is mid-only, queue otherwise)."""
     if spec.fill_model != "auto":
         return FillModel(spec.fill_model)
     if spec.data and all(is_mid_only(p) for p in spec.data):
         return FillModel.INTENSITY
     return FillModel.QUEUE
+
+
+def resolve_fill_models(spec: RunSpec, config: PhoenixConfig) -> dict[str, FillModel]:
+    """Per-symbol fill models (``auto``: intensity for symbols fed only by mid-only files, else queue)."""
+    if spec.fill_model != "auto":
+        return {}
+    mid_only: dict[str, bool] = {}
+    for path in spec.data:
+        sym = symbol_for_file(path, config, spec.symbol)
+        mid_only[sym] = mid_only.get(sym, True) and is_mid_only(path)
+    return {sym: FillModel.INTENSITY if flag else FillModel.QUEUE for sym, flag in mid_only.items()}
 
 
 def build_engine(spec: RunSpec) -> BacktestEngine:
@@ -132,9 +143,10 @@ def build_engine(spec: RunSpec) -> BacktestEngine:
         sym = symbol_for_file(path, config, spec.symbol)
         feeds.append(open_data(path, filters[sym]))
     fill_model = resolve_fill_model(spec)
+    fill_models = resolve_fill_models(spec, config)
     intensity = None
     impact = None
-    if fill_model is FillModel.INTENSITY:
+    if fill_model is FillModel.INTENSITY or FillModel.INTENSITY in fill_models.values():
         unit: Literal["bps", "price"] = "price" if spec.intensity_unit == "price" else "bps"
         intensity = IntensityFillModel(
             a_per_s=spec.intensity_a_per_s,
@@ -161,6 +173,7 @@ def build_engine(spec: RunSpec) -> BacktestEngine:
                 Path(str(ledger_path) + suffix).unlink(missing_ok=True)
     settings = BacktestSettings(
         fill_model=fill_model,
+        fill_models=fill_models or None,
         queue_model=spec.queue_model,
         latency=LatencySet.parse(spec.latency),
         intensity=intensity,
