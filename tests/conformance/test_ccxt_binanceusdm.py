@@ -125,6 +125,19 @@ async def test_unknown_key_is_authentication_error(sim: SimServer) -> None:
 
 
 async def test_watch_order_book_follows_depth_updates(sim: SimServer, client: Any) -> None:
+    await _watch_order_book_follows_depth_updates(sim, client)
+
+
+async def test_watch_order_book_with_100ms_windows() -> None:
+    async with running_sim(symbols=["ETHUSDC"], immediate_depth=False) as sim:
+        ex = make_client(sim)
+        try:
+            await _watch_order_book_follows_depth_updates(sim, ex)
+        finally:
+            await ex.close()
+
+
+async def _watch_order_book_follows_depth_updates(sim: SimServer, client: Any) -> None:
     book = await client.watch_order_book(SYMBOL)
     assert book["nonce"] >= sim.engine.depth("ETHUSDC", 5).last_update_id - 1
     sim.apply_delta("ETHUSDC", [(300000, 1.25)], [(300001, 0.0)])

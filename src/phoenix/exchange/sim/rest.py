@@ -223,8 +223,7 @@ class RestApi:
             result = ep.handler(Call(params=params, account=account, api_key=api_key, now_ms=now))
         except RateLimited as exc:
             headers = {"Retry-After": str(exc.retry_after_s)}
-            if usage is not None:
-                headers.update(usage_headers(usage))
+            headers.update(usage_headers(usage or self._limiter.usage(ip, None, now)))
             return await self._respond(wire.error(exc.code, exc.msg), exc.http_status, headers)
         except AuthFailure as exc:
             return await self._respond(wire.error(exc.code, exc.msg), exc.http_status, _headers(usage))
