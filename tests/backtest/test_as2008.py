@@ -45,3 +45,20 @@ def test_deterministic_for_a_seed_and_json_shape() -> None:
     js = to_json({0.1: a})
     assert set(js["0.1"]) == {"inventory", "symmetric"}
     assert set(js["0.1"]["inventory"]) == {"spread", "profit_mean", "profit_std", "q_mean", "q_std"}
+
+
+def test_vectorised_and_venue_fill_probabilities_agree() -> None:
+    """The A-S run and the backtest venue use the same intensity model: array and scalar forms match."""
+    import numpy as np
+
+    from phoenix.backtest.intensity import IntensityFillModel
+    from phoenix.strategy.avellaneda_stoikov import as_fill_intensity
+
+    model = IntensityFillModel(
+        a_per_s=140.0, k=1.5, distance_unit="price", first_order=True, floor_delta=None
+    )
+    deltas = np.array([-0.5, 0.0, 0.3, 0.75, 2.0])
+    arr = model.fill_probability_array(deltas, 0.005)
+    for d, p in zip(deltas, arr, strict=True):
+        assert p == pytest.approx(model.fill_probability(float(d), 0.005))
+        assert p == pytest.approx(min(1.0, as_fill_intensity(float(d), 140.0, 1.5) * 0.005))
