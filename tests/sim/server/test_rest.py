@@ -11,7 +11,7 @@ import pytest
 from phoenix.core.types import Side
 from phoenix.exchange.sim.ratelimit import RateLimits
 from phoenix.exchange.sim.testing import running_sim
-from tests.sim.server.conftest import RestClient
+from tests.sim.server.rest_client import RestClient
 
 PLACE = {"symbol": "ETHUSDC", "side": "BUY", "type": "LIMIT", "timeInForce": "GTX", "quantity": "0.010",
          "price": "2990.00", "newClientOrderId": "t-1", "newOrderRespType": "RESULT"}  # fmt: skip

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from phoenix.core.types import Side
 from phoenix.exchange.sim.cli import sim_app
 from phoenix.exchange.sim.server import SimServer
-from tests.sim.server.conftest import RestClient
+from tests.sim.server.rest_client import RestClient
 
 pytestmark = pytest.mark.timeout(30)
 PLACE = {"symbol": "ETHUSDC", "side": "BUY", "type": "LIMIT", "timeInForce": "GTX", "quantity": "0.010",

@@ -14,7 +14,7 @@ import pytest
 from phoenix.core.types import Side
 from phoenix.exchange.sim.server import SimServer
 from phoenix.exchange.sim.testing import running_sim
-from tests.sim.server.conftest import RestClient
+from tests.sim.server.rest_client import RestClient
 
 PLACE = {"symbol": "ETHUSDC", "side": "BUY", "type": "LIMIT", "timeInForce": "GTX", "quantity": "0.010",
          "price": "3000.00", "newClientOrderId": "u-1"}  # fmt: skip

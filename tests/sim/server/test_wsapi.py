@@ -12,7 +12,7 @@ import pytest
 
 from phoenix.exchange.sim.auth import sign_ed25519, sign_hmac, ws_payload
 from phoenix.exchange.sim.server import SimServer
-from tests.sim.server.conftest import RestClient
+from tests.sim.server.rest_client import RestClient
 
 ORDER = {"symbol": "ETHUSDC", "side": "SELL", "type": "LIMIT", "timeInForce": "GTX", "quantity": "0.010",
          "price": "3010.00", "newOrderRespType": "RESULT"}  # fmt: skip
