@@ -24,7 +24,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from phoenix.core.types import Action, Quote, Side
+from phoenix.core.types import Action, CancelOrder, ModifyOrder, Quote, Side
 from phoenix.execution.diff import DiffPlan, diff_quotes
 from phoenix.execution.orders import LiveOrder, OrderTracker
 from phoenix.execution.ratebudget import OrderRateBudget
@@ -121,6 +121,14 @@ def base_band_ticks(
     """Base band in ticks: the larger of ``requote_tolerance_ticks`` and ``requote_tolerance_bps`` × vol."""
     bps_ticks = mid * tolerance_bps * vol_factor / 1e4 / tick
     return max(tolerance_ticks, math.floor(bps_ticks))
+
+
+def _rank(action: Action) -> int:
+    if isinstance(action, CancelOrder):
+        return 0
+    if isinstance(action, ModifyOrder):
+        return 1
+    return 2
 
 
 class Planner:
@@ -235,6 +243,7 @@ class Planner:
             rate_left -= 1
             stats.places += 1
 
+        actions.sort(key=_rank)  # stable: cancels, then amendments, then places (near layers first)
         stats.buy_exposure_steps = worst[Side.BUY] - position_steps
         stats.sell_exposure_steps = worst[Side.SELL] + position_steps
         flicker.record(now_ns, stats.cancels + stats.modifies)
