@@ -156,7 +156,10 @@ class WsApi:
             if injected is not None:
                 if injected.status == 429:
                     self._limiter.note_external_429(ip, now, injected.retry_after_s)
-                return _error(req_id, injected.status, injected.code, injected.msg, None, None)
+                retry = injected.retry_after_s if injected.status == 429 else None
+                return _error(
+                    req_id, injected.status, injected.code, injected.msg, None, None, retry_after_s=retry
+                )
             if method.startswith("session."):
                 return self._session(req_id, method, raw_params, params, session, now)
             spec = self._methods.get(method)
