@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from phoenix.core.types import OrderStatus, Quote, Side
 from phoenix.execution.orders import ACTIONABLE, LiveOrder, OrderPurpose
@@ -46,8 +47,7 @@ class DiffPlan:
         return len(self.modify) + len(self.cancel) + len(self.place)
 
 
-def _price_key(order: LiveOrder) -> int:
-    return order.price_ticks
+_price_key = attrgetter("price_ticks")
 
 
 def diff_side(
@@ -147,8 +147,10 @@ def diff_quotes(
 ) -> DiffPlan:
     """Diff a whole ladder (both sides) against the symbol's open orders (bands as in ``diff_side``)."""
     plan = DiffPlan()
-    live_bids = [o for o in live if o.side is Side.BUY]
-    live_asks = [o for o in live if o.side is Side.SELL]
+    live_bids: list[LiveOrder] = []
+    live_asks: list[LiveOrder] = []
+    for o in live:
+        (live_bids if o.side is Side.BUY else live_asks).append(o)
     diff_side(
         bids,
         live_bids,
