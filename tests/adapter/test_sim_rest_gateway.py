@@ -219,8 +219,10 @@ async def test_ed25519_session_logon_then_unsigned_requests() -> None:
             filters = await rest.fetch_exchange_filters([SYMBOL])
             f = filters[SYMBOL]
             bid, _ = await _best(rest, f)
+            sim.faults.set_clock_skew(-20_000)  # the logon itself meets -1021 first, resyncs and retries
             async with OrderGateway(endpoints, rest, signer, filters) as gw:
                 assert gw.ws_ready and gw._logged_on
+                assert rest.resyncs == 1
                 res = await gw.place(_buy("ed-1", bid - 2, f))
                 assert res.outcome is Outcome.CONFIRMED and res.via == "ws"
             assert (await rest.fetch_order(SYMBOL, "ed-1")).status == "NEW"

@@ -222,15 +222,19 @@ class OrderGateway:
         self._pending.clear()
 
     async def _logon(self) -> None:
-        params: dict[str, Any] = {"apiKey": self._signer.api_key, "timestamp": self.rest.clock.now_ms()}
-        params["signature"] = self._signer.sign(ws_api_payload(params))
-        resp = await self._send("session.logon", params, signed=False)
-        if resp.status != 200:
-            err = resp.error
-            raise exchange_error_for(
-                err.code if err else None, "session.logon failed", http_status=resp.status
-            )
-        self._logged_on = True
+        for attempt in (0, 1):
+            params: dict[str, Any] = {"apiKey": self._signer.api_key, "timestamp": self.rest.clock.now_ms()}
+            params["signature"] = self._signer.sign(ws_api_payload(params))
+            resp = await self._send("session.logon", params, signed=False)
+            if resp.status == 200:
+                self._logged_on = True
+                return
+            code = resp.error.code if resp.error else None
+            if code == -1021 and attempt == 0:
+                await self.rest.sync_time(force=True)
+                self.rest.resyncs += 1
+                continue
+            raise exchange_error_for(code, "session.logon failed", http_status=resp.status)
 
     # ------------------------------------------------------------------ WS request
 
