@@ -171,3 +171,36 @@ async def test_create_order_ws_through_ws_api(client: Any) -> None:
     assert order["status"] == "open" and order["price"] == pytest.approx(3011.0)
     open_orders = await client.fetch_open_orders(SYMBOL)
     assert [o["id"] for o in open_orders] == [order["id"]]
+
+
+async def test_more_unified_methods(sim: SimServer, client: Any) -> None:
+    await client.load_markets()
+    ticker = await client.fetch_ticker(SYMBOL)
+    assert ticker["symbol"] == SYMBOL
+    funding = await client.fetch_funding_rate(SYMBOL)
+    assert funding["fundingRate"] == pytest.approx(0.0001) and funding["markPrice"] == pytest.approx(3000.005)
+    assert (await client.set_leverage(5, SYMBOL))["leverage"] == 5
+    fee = await client.fetch_trading_fee(SYMBOL)
+    assert (fee["maker"], fee["taker"]) == (0.0, pytest.approx(0.0004))
+    order = await client.create_order(SYMBOL, "limit", "buy", 0.01, 2990.0, {"postOnly": True})
+    fetched = await client.fetch_order(order["id"], SYMBOL)
+    assert fetched["status"] == "open" and fetched["clientOrderId"] == order["clientOrderId"]
+    edited = await client.edit_order(order["id"], SYMBOL, "limit", "buy", 0.02, 2991.0)
+    assert (edited["id"], edited["price"], edited["amount"]) == (order["id"], 2991.0, 0.02)
+    batch = await client.create_orders(
+        [
+            {"symbol": SYMBOL, "type": "limit", "side": "sell", "amount": 0.01, "price": 3020.0},
+            {"symbol": SYMBOL, "type": "limit", "side": "sell", "amount": 0.01, "price": 3021.0},
+        ]
+    )
+    assert [o["status"] for o in batch] == ["open", "open"]
+    await client.cancel_all_orders(SYMBOL)
+    assert await client.fetch_open_orders(SYMBOL) == []
+    taker = await client.create_order(SYMBOL, "market", "buy", 0.01)
+    assert taker["status"] == "closed" and taker["average"] == pytest.approx(3000.01)
+    public = await client.fetch_trades(SYMBOL)
+    assert public and public[-1]["price"] == pytest.approx(3000.01)
+    mine = await client.fetch_my_trades(SYMBOL)
+    assert mine[-1]["takerOrMaker"] == "taker" and mine[-1]["fee"]["cost"] == pytest.approx(
+        3000.01 * 0.01 * 0.0004
+    )

@@ -227,6 +227,7 @@ async def test_must_serve_signed_endpoints_answer_200(rest: RestClient, method: 
         "/fapi/v1/fundingRate",
         "/fapi/v1/fundingInfo",
         "/fapi/v1/trades?symbol=ETHUSDC",
+        "/fapi/v1/aggTrades?symbol=ETHUSDC",
         "/api/v3/ping",
         "/sapi/v1/capital/config/getall",
         "/sapi/v1/margin/allPairs",

@@ -108,3 +108,21 @@ class MarketDataOps(EngineOps):
              "isBuyerMaker": t.buyer_is_maker}
             for t in self.engine.recent_trades(symbol, limit)
         ]  # fmt: skip
+
+    def agg_trades(self, p: Params) -> Json:
+        """``GET /fapi/v1/aggTrades`` (one public trade per aggregate; ``fromId``/time window/limit)."""
+        symbol = require(p, "symbol").upper()
+        filters = self.filters(symbol)
+        limit = max(1, min(opt_int(p, "limit") or 500, 1000))
+        trades = self.engine.recent_trades(symbol, 1000)
+        from_id = opt_int(p, "fromId")
+        if from_id is not None:
+            trades = [t for t in trades if t.trade_id >= from_id][:limit]
+        else:
+            trades = time_window(trades, p, lambda t: t.time_ms, limit, limit)
+        return [
+            {"a": t.trade_id, "p": wire.price_str(filters, t.price_ticks),
+             "q": wire.book_qty_str(filters, t.qty), "f": t.trade_id, "l": t.trade_id, "T": t.time_ms,
+             "m": t.buyer_is_maker}
+            for t in trades
+        ]  # fmt: skip

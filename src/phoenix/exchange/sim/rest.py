@@ -116,6 +116,7 @@ class RestApi:
             e("GET", "/fapi/v1/exchangeInfo", N, lambda c: self._exchange_info(c.now_ms)),
             e("GET", "/fapi/v1/depth", N, lambda c: t.depth(c.params, c.now_ms)),
             e("GET", "/fapi/v1/trades", N, lambda c: t.recent_trades(c.params)),
+            e("GET", "/fapi/v1/aggTrades", N, lambda c: t.agg_trades(c.params)),
             e("GET", "/fapi/v1/ticker/bookTicker", N, lambda c: t.book_ticker(c.params)),
             e("GET", "/fapi/v1/ticker/price", N, lambda c: t.ticker_price(c.params)),
             e("GET", "/fapi/v2/ticker/price", N, lambda c: t.ticker_price(c.params)),
