@@ -16,6 +16,7 @@ from phoenix.backtest.run import RunSpec, execute
 from phoenix.backtest.venue import FillModel
 from phoenix.config import parse_config
 from phoenix.core.types import (
+    BookDelta,
     BookSnapshot,
     Event,
     OrderFilled,
@@ -24,8 +25,9 @@ from phoenix.core.types import (
     PlaceOrder,
     Side,
     TimeInForce,
+    TradePrinted,
 )
-from phoenix.exchange.sim.feeds import FeedEvent, FeedSnapshot, FeedTrade
+from phoenix.exchange.sim.feeds import FeedDelta, FeedEvent, FeedSnapshot, FeedTrade
 from phoenix.exchange.sim.symbols import default_filters
 from phoenix.persistence.ledger import LedgerReader
 from phoenix.trader.trader import Decision
@@ -205,3 +207,25 @@ def test_two_symbols_mid_only_and_l2_in_one_run(ethusdc_mid_csv: Path, tmp_path:
     assert result.summary["events_processed"] == 4000
     assert {f.symbol for f in result.fills} >= {"ETHUSDC"}
     assert engine.venues["SOLUSDC"].stats.orders_placed > 0  # the L2 symbol was quoted too
+
+
+def test_random_latency_never_reorders_a_stream(tmp_path: Path) -> None:
+    lat = tmp_path / "lat.txt"
+    lat.write_text("\n".join(str(x) for x in (1, 2, 5, 40, 90, 100)))
+    t0 = 1_700_000_000_000
+    script: list[FeedEvent] = [FeedSnapshot("ETHUSDC", t0, ((300000, 1.0),), ((300001, 1.0),))]
+    for k in range(1, 300):
+        script.append(FeedDelta("ETHUSDC", t0 + 2 * k, ((299990, float(k)),), ()))
+        script.append(FeedTrade("ETHUSDC", t0 + 2 * k + 1, 300000, 0.05, Side.SELL))
+    cfg = parse_config(ETH_CONFIG)
+    settings = BacktestSettings(latency=LatencySet.parse(f"file:{lat}"), seed=3)
+    eng = BacktestEngine(cfg, default_filters(["ETHUSDC"]), [script], settings, trader_factory=OneOrderTrader)
+    eng.run()
+    seen = eng.trader.seen
+    sizes = [e.bids[0][1] for e in seen if isinstance(e, BookDelta)]
+    assert sizes == sorted(sizes) and len(sizes) == 299  # market data in exchange order
+    stamps = [e.ts_ns for e in seen if isinstance(e, BookDelta | TradePrinted)]
+    assert stamps == sorted(stamps)
+    own = [e for e in seen if isinstance(e, OrderUpdated | OrderFilled)]
+    assert isinstance(own[0], OrderUpdated) and own[0].status is OrderStatus.NEW  # the ack before any fill
+    assert any(isinstance(e, OrderFilled) for e in own)

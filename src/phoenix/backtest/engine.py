@@ -7,6 +7,8 @@ Time flows only from data: feed events at their exchange time, and the loop's ow
   Trader at t + feed latency as a core event.
 - The Trader's actions reach the venue at send time + entry latency (FIFO per symbol, like one connection).
 - Venue reports (acks, rejections, fills, funding) reach the Trader at venue time + response latency.
+- Each of the three paths is FIFO per symbol (one connection each): a random latency draw can delay a
+  message but never reorder it behind a later one, as on a WebSocket.
 - ``TimerFired`` every ``timer_interval_ms`` lets the Trader re-evaluate without market events.
 Everything random is drawn from one seeded RNG, so a run is a pure function of (config, data, settings).
 """
@@ -53,6 +55,7 @@ from phoenix.exchange.sim.feeds import FeedDelta, FeedEvent, FeedMarkPrice, Feed
 
 NS_PER_MS = 1_000_000
 NS_PER_S = 1_000_000_000
+DRAIN_NS = 5 * NS_PER_S  # after the data ends, in-flight messages are delivered for at most this long
 
 _DELIVER = 0
 _ARRIVE = 1
@@ -239,6 +242,8 @@ class BacktestEngine:
         self._heap: list[tuple[int, int, int, Any]] = []
         self._seq = itertools.count()
         self._last_arrival_ns: dict[str, int] = {}
+        self._last_feed_arrival_ns: dict[str, int] = {}
+        self._last_resp_ns: dict[str, int] = {}
         self._in_sync: set[str] = set()
         self._flat_seq = itertools.count(1)
         self._last_feed_ns: dict[str, int] = {}
@@ -294,6 +299,15 @@ class BacktestEngine:
     def _push(self, t_ns: int, kind: int, payload: Any) -> None:
         heapq.heappush(self._heap, (t_ns, next(self._seq), kind, payload))
 
+    def _response_ns(self, symbol: str, now_ns: int) -> int:
+        """When a report the venue makes at ``now_ns`` reaches us: the user stream is one FIFO per symbol."""
+        t = now_ns + self.settings.latency.response.sample_ns(self.rng)
+        last = self._last_resp_ns.get(symbol, 0)
+        if t < last:
+            t = last
+        self._last_resp_ns[symbol] = t
+        return t
+
     def _deliver_reports(self, reports: list[VenueReport], report_ns: int) -> None:
         for r in reports:
             self._push(report_ns, _DELIVER, r)
@@ -307,8 +321,13 @@ class BacktestEngine:
             return
         self._last_feed_ns[ev.symbol] = t
         lat = self.settings.latency
-        resp = t + lat.response.sample_ns(self.rng)
+        resp = self._response_ns(ev.symbol, t)
+        # one market-data connection per symbol: events arrive in exchange order whatever the latency draw
         arrive = t + lat.feed.sample_ns(self.rng)
+        last = self._last_feed_arrival_ns.get(ev.symbol, 0)
+        if arrive < last:
+            arrive = last
+        self._last_feed_arrival_ns[ev.symbol] = arrive
         core: Event
         if isinstance(ev, FeedDelta):
             reports = venue.on_delta(ev.bids, ev.asks, t, resp)
@@ -402,7 +421,7 @@ class BacktestEngine:
         venue = self.venues.get(action.symbol)
         if venue is None:
             return
-        resp = now_ns + self.settings.latency.response.sample_ns(self.rng)
+        resp = self._response_ns(action.symbol, now_ns)
         if isinstance(action, PlaceOrder):
             reports = venue.place(
                 action.client_order_id,
@@ -555,7 +574,12 @@ class BacktestEngine:
                     break
                 t, _, kind, payload = pop(heap)
                 if nxt is None and t > end_ns:
-                    break  # the data ended: nothing more can happen in this market
+                    # the data ended: messages already in flight are still delivered (they happened),
+                    # but no timers or samples run past the end of the data
+                    if kind >= _TIMER:
+                        continue
+                    if t > end_ns + DRAIN_NS:
+                        break
                 self.now_ns = t
                 if kind == _DELIVER:
                     self._deliver(payload, t)
@@ -576,7 +600,7 @@ class BacktestEngine:
                     self._push(t + sample_ns, _SAMPLE, None)
         finally:
             progress.close()
-        self._sample(end_ns)
+        self._sample(max(end_ns, self.now_ns))
         wall = time.perf_counter() - wall0
         summary = self._summary(end_ns, wall)
         if self.ledger is not None:
