@@ -131,3 +131,13 @@ def test_orders_being_cancelled_never_satisfy_a_quote_and_extra_orders_are_cance
     plan = diff_quotes(bids, (), [*live, *extra], [0, 0], [], use_modify=False)
     assert [q.layer for q in plan.place] == [0]
     assert [o.client_order_id for o in plan.cancel] == ["extra"]
+
+
+def test_missing_touch_layer_is_refilled_at_the_touch_not_by_sliding_the_ladder() -> None:
+    bids = ladder(Side.BUY, 280_000, 8, 56, [10, 11, 13, 15, 17, 20, 23, 26])
+    live = live_from(bids)[1:]  # layer 0 was filled / rejected
+    outer = band_ticks(bids, 280_100, 1, 0.0, 1.0, 2.25)
+    inner = band_ticks(bids, 280_100, 1, 0.0, 1.0, 0.75)
+    plan = diff_quotes(bids, (), live, outer, [], bid_inner_ticks=inner, qty_tolerance=0.4)
+    assert [q.layer for q in plan.place] == [0]
+    assert not plan.modify and not plan.cancel

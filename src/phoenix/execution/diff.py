@@ -93,7 +93,8 @@ def diff_side(
     inner = tolerance_ticks if inner_tolerance_ticks is None else inner_tolerance_ticks
     lo_frac = 1.0 - qty_tolerance
     hi_frac = 1.0 + qty_tolerance
-    for q, tol, tol_in in zip(desired, tolerance_ticks, inner, strict=True):
+    last = len(desired) - 1
+    for i, (q, tol, tol_in) in enumerate(zip(desired, tolerance_ticks, inner, strict=True)):
         # first-fit, order-preserving: a ladder that slid by less than the band keeps every order, one that
         # slid further re-aligns by one layer; size is checked after the match, so one order of the wrong
         # size cannot push the other layers off their matches
@@ -105,6 +106,16 @@ def diff_side(
         if j >= n or keys[j] > key + tol:
             unmatched_desired.append(q)
             continue
+        kj = keys[j]
+        if kj > key and i < last and last - i >= n - j:
+            # fewer orders than quotes remain, so some quote goes unmatched anyway: if this order sits
+            # better on the next quote, leave the hole here (a missing touch layer is refilled at the
+            # touch instead of the whole ladder sliding inward and the far end being placed)
+            next_key = sign * desired[i + 1].price_ticks
+            d_next = kj - next_key if kj >= next_key else next_key - kj
+            if d_next < kj - key:
+                unmatched_desired.append(q)
+                continue
         order = candidates[j]
         j += 1
         wanted = q.qty_steps
