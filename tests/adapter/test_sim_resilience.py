@@ -179,7 +179,9 @@ async def test_funding_fee_reaches_core_as_funding_paid() -> None:
                 now[0] += 61_000  # past the funding time
                 sim.advance_timers()
                 await wait_for(lambda: any(isinstance(x, FundingPaid) for x in events))
+            income = await rest.fetch_income(income_type="FUNDING_FEE", symbol="ETHUSDC")
         paid = next(x for x in events if isinstance(x, FundingPaid))
+        assert [round(r.income, 8) for r in income] == [round(paid.amount_usdc, 8)]
         expected = -(100 * f.step) * premium.markPrice * premium.lastFundingRate  # long pays a positive rate
         assert paid.symbol == "ETHUSDC"
         assert abs(paid.amount_usdc - expected) < 1e-6 + abs(expected) * 0.01

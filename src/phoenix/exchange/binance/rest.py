@@ -303,6 +303,27 @@ class BinanceRestClient:
             "/fapi/v1/commissionRate", wire.CommissionRate, {"symbol": symbol}, signed=True, weight=20
         )
 
+    async def fetch_income(
+        self,
+        *,
+        income_type: str | None = None,
+        symbol: str | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        limit: int = 1000,
+    ) -> list[wire.IncomeRow]:
+        """``GET /fapi/v1/income`` (weight 30: for ledger audits, never in a tight loop)."""
+        params: dict[str, str | int] = {"limit": limit}
+        if income_type:
+            params["incomeType"] = income_type
+        if symbol:
+            params["symbol"] = symbol
+        if start_ms is not None:
+            params["startTime"] = start_ms
+        if end_ms is not None:
+            params["endTime"] = end_ms
+        return await self._get("/fapi/v1/income", list[wire.IncomeRow], params, signed=True, weight=30)
+
     async def fetch_open_orders(self, symbol: str | None = None) -> list[wire.OrderResponse]:
         """``GET /fapi/v1/openOrders`` (weight 1 with symbol, 40 without)."""
         params = {"symbol": symbol} if symbol else None

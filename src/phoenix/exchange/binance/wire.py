@@ -354,6 +354,18 @@ class FundingRateRow(msgspec.Struct):
     markPrice: float = 0.0
 
 
+class IncomeRow(msgspec.Struct):
+    """``GET /fapi/v1/income`` row (``income`` signed, in ``asset``)."""
+
+    incomeType: str
+    income: float
+    asset: str
+    time: int
+    symbol: str = ""
+    tranId: int = 0
+    info: str = ""
+
+
 class ListenKeyResponse(msgspec.Struct):
     """``POST/PUT /fapi/v1/listenKey`` (PUT may return ``{}``)."""
 
