@@ -6,7 +6,19 @@ import math
 import random
 from pathlib import Path
 
-from phoenix.core.types import OrderType, PlaceOrder, PositionSynced, Side, TimeInForce
+import pytest
+
+from phoenix.core.types import (
+    Fill,
+    OrderFilled,
+    OrderStatus,
+    OrderType,
+    OrderUpdated,
+    PlaceOrder,
+    PositionSynced,
+    Side,
+    TimeInForce,
+)
 from phoenix.risk.grinding import GrindPhase
 from phoenix.trader.replay import parse_mid_rows, parse_rfc3339_ns
 from phoenix.trader.reports import GrindFired, GrindReentryPlaced
@@ -49,7 +61,10 @@ def go_long(v: Venue, ts: int, steps: int = 180) -> list[GrindFired]:
     return [r for r in v.reports if isinstance(r, GrindFired)]
 
 
-def test_grinding_fires_on_a_calm_series_with_a_real_reduce_only_ioc_and_reenters_better() -> None:
+@pytest.mark.parametrize("status_before_fill", [False, True])
+def test_grinding_fires_on_a_calm_series_with_a_real_reduce_only_ioc_and_reenters_better(
+    status_before_fill: bool,
+) -> None:
     t = new_trader()
     v = Venue(t)
     rows = random_walk(7, 1900, 1.2)  # ETHUSDC's measured calm: σ(1 s) ≈ 1.2 bps
@@ -70,7 +85,37 @@ def test_grinding_fires_on_a_calm_series_with_a_real_reduce_only_ioc_and_reenter
     v.timer(ts + 5 * NS + MS)
     assert len([r for r in v.reports if isinstance(r, GrindFired)]) == 1
     # the taker leg fills; the maker re-entry is placed 4.2 bps better with 2.1 × the size (risk permitting)
-    v.fill(take.client_order_id, take.qty_steps, ts_ns=ts + 6 * NS)
+    if status_before_fill:  # the order's FILLED update may reach us before the fill itself
+        del v.orders[take.client_order_id]
+        v.send(
+            OrderUpdated(
+                symbol="ETHUSDC",
+                ts_ns=ts + 6 * NS,
+                client_order_id=take.client_order_id,
+                status=OrderStatus.FILLED,
+                side=take.side,
+                price_ticks=take.price_ticks,
+                qty_steps=take.qty_steps,
+                filled_steps=take.qty_steps,
+            )
+        )
+        assert t.grinder_phase("ETHUSDC") is GrindPhase.TAKING  # waits for the fill's price
+        fill = Fill(
+            symbol="ETHUSDC",
+            client_order_id=take.client_order_id,
+            trade_id=777,
+            side=take.side,
+            price_ticks=take.price_ticks,
+            qty_steps=take.qty_steps,
+            maker=False,
+            fee_usdc=0.01,
+            realized_pnl_usdc=0.0,
+            ts_ns=ts + 6 * NS,
+        )
+        v.send(OrderFilled(fill=fill, ts_ns=ts + 6 * NS))
+    else:
+        v.fill(take.client_order_id, take.qty_steps, ts_ns=ts + 6 * NS)
+    assert t.grinder_phase("ETHUSDC") is GrindPhase.REENTRY
     assert t.store.symbols["ETHUSDC"].position.qty_steps == 180 - 13
     bid = t.store.symbols["ETHUSDC"].book.best_bid_ticks
     assert bid is not None

@@ -241,7 +241,12 @@ class Trader:
             return
         if order.status in TERMINAL:
             grinder = rt.grinder
-            if order.purpose is OrderPurpose.GRIND_TAKE and order.client_order_id == grinder.take_id:
+            if (
+                order.purpose is OrderPurpose.GRIND_TAKE
+                and order.client_order_id == grinder.take_id
+                and grinder.phase is GrindPhase.TAKING
+                and order.filled_steps <= grinder.take_filled_steps  # else wait for the fills to arrive
+            ):
                 book = st.book
                 reentry = grinder.take_done(
                     config=st.config.grinding,
