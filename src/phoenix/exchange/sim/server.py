@@ -17,7 +17,7 @@ Usage::
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -63,6 +63,7 @@ from phoenix.exchange.sim.trading import TradingApi
 from phoenix.exchange.sim.userstream import LISTEN_KEY_VALIDITY_MS, UserStreamHub
 from phoenix.exchange.sim.wsapi import WsApi
 
+log = logging.getLogger("phoenix.sim")
 TICK_INTERVAL_S = 0.02
 SEED_LEVEL_NOTIONAL_USDC = 25_000.0
 MAX_CONNECTION_AGE_MS = 24 * 3600 * 1000
@@ -338,6 +339,8 @@ class SimServer:
         self._tasks.append(asyncio.create_task(self._tick_loop(), name="sim-ticks"))
         if self.feed is not None:
             self._tasks.append(asyncio.create_task(self._run_feed(self.feed), name="sim-feed"))
+        for task in self._tasks:
+            task.add_done_callback(_report_crash)
         self._started = True
 
     async def stop(self) -> None:
@@ -347,18 +350,14 @@ class SimServer:
         self._started = False
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*self._tasks, return_exceptions=True)  # a crashed task was already logged
         self._tasks.clear()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
         for task in list(self._conn_tasks):
             task.cancel()
-        for task in list(self._conn_tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*self._conn_tasks, return_exceptions=True)
         self._conn_tasks.clear()
 
     async def __aenter__(self) -> SimServer:
@@ -371,10 +370,8 @@ class SimServer:
     async def _on_shutdown(self, app: web.Application) -> None:
         self.market.close_all()
         self.users.drop()
-        for conn in list(self.market.connections):
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await conn.ws.close(code=1001, message=b"server shutdown")
-        await self.wsapi.close_all()
+        closing = [c.ws.close(code=1001, message=b"server shutdown") for c in self.market.connections]
+        await asyncio.gather(*closing, self.wsapi.close_all(), return_exceptions=True)
 
     async def _run_feed(self, driver: FeedDriver) -> None:
         await driver.run()
@@ -543,3 +540,9 @@ class SimServer:
         else:
             return web.json_response({"error": f"unknown action {action!r}"}, status=404)
         return web.json_response({"ok": True, "paused": self.feed.paused})
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    # a timer or feed task must never die silently: the simulator would freeze without a trace
+    if not task.cancelled() and task.exception() is not None:
+        log.error("sim task %s crashed", task.get_name(), exc_info=task.exception())

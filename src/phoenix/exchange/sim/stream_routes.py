@@ -22,6 +22,7 @@ from phoenix.exchange.sim.userstream import UserStreamHub
 
 STREAM_MSGS_PER_S = 10
 HEARTBEAT_S = 180.0
+CLOSE_TIMEOUT_S = 2.0  # how long a server-initiated close waits for the peer's close frame
 
 
 class StreamRoutes:
@@ -82,7 +83,9 @@ class StreamRoutes:
     ) -> web.StreamResponse:
         if self.faults.refuses(route):
             return web.json_response({"code": -1001, "msg": "Service Unavailable."}, status=503)
-        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, autoping=True, max_msg_size=1 << 20)
+        ws = web.WebSocketResponse(
+            heartbeat=HEARTBEAT_S, autoping=True, max_msg_size=1 << 20, timeout=CLOSE_TIMEOUT_S
+        )
         await ws.prepare(request)
         conn = self.market.new_connection(ws, route, combined)
         writer = asyncio.create_task(
@@ -107,7 +110,9 @@ class StreamRoutes:
                 {"code": -1125, "msg": "This listenKey does not exist. Please use POST /fapi/v1/listenKey to "
                  "recreate listenKey"}, status=400,
             )  # fmt: skip
-        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, autoping=True, max_msg_size=1 << 20)
+        ws = web.WebSocketResponse(
+            heartbeat=HEARTBEAT_S, autoping=True, max_msg_size=1 << 20, timeout=CLOSE_TIMEOUT_S
+        )
         await ws.prepare(request)
         conn = self.market.new_connection(ws, "private", combined=False)
         events = request.query.get("events")

@@ -28,6 +28,7 @@ from phoenix.exchange.sim.trading import TradingApi
 from phoenix.exchange.sim.userstream import UserStreamHub
 
 Json = Any
+CLOSE_TIMEOUT_S = 2.0  # how long a server-initiated close waits for the peer's close frame
 
 
 class _Sec(Enum):
@@ -109,7 +110,9 @@ class WsApi:
         """Serve one ws-fapi connection until it closes."""
         if self._faults.refuses("ws-api"):
             return web.json_response({"code": -1001, "msg": "Service Unavailable."}, status=503)
-        ws = web.WebSocketResponse(heartbeat=180.0, autoping=True, max_msg_size=1 << 20)
+        ws = web.WebSocketResponse(
+            heartbeat=180.0, autoping=True, max_msg_size=1 << 20, timeout=CLOSE_TIMEOUT_S
+        )
         await ws.prepare(request)
         self.sockets[ws] = self._clock_ms()
         session = _Session(connected_ms=self._clock_ms())
@@ -240,8 +243,10 @@ class WsApi:
 
     async def close_all(self) -> None:
         """Close every ws-fapi connection (shutdown or fault injection)."""
-        for ws in list(self.sockets):
-            await ws.close(code=1001, message=b"server closing")
+        await asyncio.gather(
+            *(ws.close(code=1001, message=b"server closing") for ws in list(self.sockets)),
+            return_exceptions=True,
+        )
 
 
 def _error(
