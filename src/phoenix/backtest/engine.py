@@ -567,7 +567,7 @@ class BacktestEngine:
                         nxt = next(feed, None)
                         if nxt is not None:
                             nxt_ns = nxt.ts_ms * NS_PER_MS
-                    if (self.events_processed & 0x3FFF) == 0:
+                    if (self.events_processed & 0xFFF) == 0:
                         progress.update(self.events_processed, nxt_ns)
                     continue
                 if not heap:
