@@ -71,3 +71,23 @@ def test_signer_repr_never_shows_secret() -> None:
     assert "ABCDEFGHIJKLMNOP" not in repr(s)
     assert Ed25519Signer.from_seed_hex("k", SEED).supports_session_logon
     assert not s.supports_session_logon
+
+
+def test_signer_from_credentials_pem_and_hmac() -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    from phoenix.exchange.binance.signing import signer_from_credentials
+
+    key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(SEED))
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    ed = signer_from_credentials("k", None, pem)
+    assert isinstance(ed, Ed25519Signer) and ed.sign(TOTAL) == ED_SIG
+    hm = signer_from_credentials("k", SECRET, None)
+    assert isinstance(hm, HmacSigner)
+    try:
+        signer_from_credentials("k", None, None)
+    except ValueError as exc:
+        assert "secret" in str(exc)
+    else:
+        raise AssertionError("no credentials must be rejected")
