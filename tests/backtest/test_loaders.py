@@ -127,3 +127,23 @@ def test_real_ethusdc_mid_file_streams(ethusdc_mid_csv: Path) -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="data file not found"):
         open_data(tmp_path / "nope.csv", ETH)
+
+
+def test_tardis_derivative_ticker_and_parquet_datetimes(tmp_path: Path) -> None:
+    csv_path = tmp_path / "derivative_ticker.csv"
+    csv_path.write_text(
+        "exchange,symbol,timestamp,local_timestamp,funding_timestamp,funding_rate,predicted_funding_rate,"
+        "open_interest,last_price,index_price,mark_price\n"
+        "binance-futures,ETHUSDC,1700000000000000,1700000000001000,1700006400000000,0.0001,,1,3000,3000.5,3000.2\n"
+    )
+    (ev,) = list(open_data(csv_path, ETH))
+    assert isinstance(ev, FeedMarkPrice)
+    assert ev.mark_price == 3000.2 and ev.index_price == 3000.5 and ev.funding_rate == 0.0001
+    assert ev.next_funding_ms == 1_700_006_400_000
+    import datetime as dt
+
+    stamp = dt.datetime(2023, 11, 14, 22, 13, 20, tzinfo=dt.UTC)
+    table = pa.table({"timestamp": [stamp], "side": ["buy"], "price": [3000.02], "amount": [1.5]})
+    pq.write_table(table, tmp_path / "t.parquet")
+    (trade,) = list(open_data(tmp_path / "t.parquet", ETH))
+    assert trade.ts_ms == 1_700_000_000_000 and trade.aggressor is Side.BUY  # type: ignore[union-attr]
