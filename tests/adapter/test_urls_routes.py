@@ -80,3 +80,28 @@ def test_endpoints_from_config_overrides() -> None:
     assert endpoints_from_config("testnet", VenueUrls()) == TESTNET
     e = endpoints_from_config("mainnet", VenueUrls(ws_api_url="ws://127.0.0.1:5/ws-fapi/v1"))
     assert e.ws_api == "ws://127.0.0.1:5/ws-fapi/v1" and e.rest == MAINNET.rest
+
+
+def test_market_stream_rejects_partial_depth_streams() -> None:
+    from decimal import Decimal
+
+    from phoenix.core.types import SymbolFilters
+    from phoenix.exchange.binance.market_stream import MarketDataStream
+
+    f = SymbolFilters(
+        symbol="ETHUSDC", tick_size=Decimal("0.01"), step_size=Decimal("0.001"), min_qty=Decimal("0.001"),
+        min_notional=Decimal("20"),
+    )  # fmt: skip
+
+    async def sink(ev: object) -> None:
+        return None
+
+    with pytest.raises(ValueError, match="diff stream"):
+        MarketDataStream(MAINNET, None, {"ETHUSDC": f}, ["ETHUSDC"], sink, depth_stream="depth20@100ms")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="no filters"):
+        MarketDataStream(MAINNET, None, {}, ["ETHUSDC"], sink)  # type: ignore[arg-type]
+    md = MarketDataStream(MAINNET, None, {"ETHUSDC": f}, ["ethusdc"], sink, depth_stream="depth")  # type: ignore[arg-type]
+    assert [c.url for c in md.connections] == [
+        "wss://fstream.binance.com/market/stream?streams=ethusdc@markPrice@1s",
+        "wss://fstream.binance.com/public/stream?streams=ethusdc@depth/ethusdc@bookTicker/ethusdc@trade",
+    ]

@@ -84,6 +84,10 @@ class MarketDataStream:
         missing = [s for s in self.symbols if s not in self.filters]
         if missing:
             raise ValueError(f"no filters for symbols {missing}")
+        if depth_stream is not None and depth_stream.split("@", 1)[0] != "depth":
+            raise ValueError(
+                f"depth_stream must be a diff stream (depth, depth@100ms...), not {depth_stream!r}"
+            )
         self._on_event = on_event
         self.max_message_age_s = {"public": 5.0, "market": 10.0, **(max_message_age_s or {})}
         self.max_connection_age_s = max_connection_age_s
