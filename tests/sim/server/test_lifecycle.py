@@ -12,12 +12,27 @@ from pathlib import Path
 import aiohttp
 import orjson
 import pytest
+import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from phoenix.exchange.sim.cli import parse_ed25519_public_key
 from phoenix.exchange.sim.server import SimServer
 from phoenix.exchange.sim.testing import running_sim
 from tests.conftest import shared_data_path
 
 pytestmark = pytest.mark.timeout(30)
+ED_PUB_HEX = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+
+
+def test_ed25519_public_key_from_hex_or_pem(tmp_path: Path) -> None:
+    key = Ed25519PrivateKey.generate().public_key()
+    pem = tmp_path / "pub.pem"
+    pem.write_bytes(key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    assert parse_ed25519_public_key(str(pem)) == key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    assert parse_ed25519_public_key(ED_PUB_HEX) == bytes.fromhex(ED_PUB_HEX)
+    with pytest.raises(typer.BadParameter):
+        parse_ed25519_public_key("nope")
 
 
 async def test_starts_fast_and_stops_without_leaking_tasks() -> None:
@@ -92,7 +107,8 @@ async def test_replay_feeds_drive_the_book(name: str) -> None:
 def test_cli_serve_prints_urls_and_stops_on_sigint(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "phoenix.exchange.sim", "serve", "--port", "0", "--feed", "manual",
-         "--symbols", "ETHUSDC", "--api-key", "k1", "--api-secret", "s1"],
+         "--symbols", "ETHUSDC", "--api-key", "k1", "--api-secret", "s1",
+         "--ed25519-public-key", ED_PUB_HEX],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
@@ -108,9 +124,10 @@ def test_cli_serve_prints_urls_and_stops_on_sigint(tmp_path: Path) -> None:
         assert rest_url is not None, lines
         for line in proc.stdout:
             lines.append(line)
-            if "account" in line:
+            if "Ed25519" in line:
                 break
         assert any("'k1'" in x and "'s1'" in x for x in lines)
+        assert any("phoenix-sim-ed25519-key" in x for x in lines)
         import urllib.request
 
         with urllib.request.urlopen(f"{rest_url}/fapi/v1/ping", timeout=5) as resp:

@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 
-from phoenix.exchange.sim.auth import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from phoenix.exchange.sim.auth import DEFAULT_API_KEY, DEFAULT_API_SECRET, DEFAULT_ED25519_API_KEY
 from phoenix.exchange.sim.server import SimAccount, SimServer
 
 sim_app = typer.Typer(no_args_is_help=True, help="The simulated Binance USDⓈ-M exchange (loopback).")
@@ -38,6 +40,20 @@ def _accounts(api_keys: list[str], api_secrets: list[str], balance_usdc: float) 
     ]
 
 
+def parse_ed25519_public_key(value: str) -> bytes:
+    """32 raw public-key bytes from 64 hex characters or a PEM file (SubjectPublicKeyInfo)."""
+    text = value.strip()
+    if len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text):
+        return bytes.fromhex(text)
+    path = Path(text)
+    if not path.is_file():
+        raise typer.BadParameter("--ed25519-public-key must be 64 hex characters or a PEM file")
+    key = load_pem_public_key(path.read_bytes())
+    if not isinstance(key, Ed25519PublicKey):
+        raise typer.BadParameter(f"{path} does not hold an Ed25519 public key")
+    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
 def _describe(server: SimServer) -> str:
     lines = ["Phoenix simulated Binance USDⓈ-M exchange", f"  symbols      {', '.join(server.specs)}"]
     lines.append(f"  feed         {server.feed_kind} (speed x{server.speed:g})")
@@ -47,10 +63,8 @@ def _describe(server: SimServer) -> str:
         f"  ccxt ws      {server.ws_url}/ws  (set urls.api.ws.linear; ccxt appends /public|/market|/private)"
     )
     for acct in server.accounts:
-        lines.append(
-            f"  account      api key {acct.api_key!r}  secret {acct.api_secret!r}  "
-            f"balance {acct.balance_usdc:g} USDC"
-        )
+        auth = f"secret {acct.api_secret!r}" if acct.api_secret is not None else "Ed25519"
+        lines.append(f"  account      api key {acct.api_key!r}  {auth}  balance {acct.balance_usdc:g} USDC")
     return "\n".join(lines)
 
 
@@ -83,6 +97,12 @@ def serve(
     api_secret: Annotated[list[str] | None, typer.Option(help="HMAC secret for each --api-key.")] = None,
     balance: Annotated[float, typer.Option(help="USDC wallet balance of each account.")] = 100_000.0,
     seed: Annotated[int, typer.Option(help="Synthetic feed seed.")] = 7,
+    ed25519_public_key: Annotated[
+        str | None, typer.Option(help="Ed25519 public key (64 hex chars or a PEM file) for an extra account.")
+    ] = None,
+    ed25519_api_key: Annotated[
+        str, typer.Option(help="API key of the Ed25519 account.")
+    ] = DEFAULT_ED25519_API_KEY,
 ) -> None:
     """Serve the simulated exchange until Ctrl-C; prints its URLs and credentials."""
     if feed not in ("synthetic", "replay", "manual"):
@@ -90,6 +110,13 @@ def serve(
     if feed == "replay" and replay_file is None:
         raise typer.BadParameter("--feed replay needs --replay-file")
     accounts = _accounts(api_key or [], api_secret or [], balance)
+    if ed25519_public_key:
+        accounts.append(
+            SimAccount(
+                api_key=ed25519_api_key, ed25519_public_key=parse_ed25519_public_key(ed25519_public_key),
+                balance_usdc=balance,
+            )
+        )  # fmt: skip
     server = SimServer(
         symbols=[s.strip().upper() for s in symbols.split(",") if s.strip()],
         host=host,
