@@ -164,7 +164,8 @@ async def test_live_runner_and_backtester_agree_on_a_recorded_feed(
     matched_bt = _matched_qty(bt_fills, live_fills, tol) / bt_qty if bt_qty else 0.0
     print(
         f"parity: places live={len(live_places)} bt={len(bt_places)}; "
-        f"fills live={len(live_fills)} ({live_qty:g}) bt={len(bt_fills)} ({bt_qty:g}), matched qty {matched_live:.0%} / {matched_bt:.0%}; "
+        f"fills live={len(live_fills)} ({live_qty:g}) bt={len(bt_fills)} ({bt_qty:g}), "
+        f"matched qty {matched_live:.0%} / {matched_bt:.0%}; "
         f"events={result.summary['events_processed']}"
     )
     # 1. the opening ladder is the same orders (both start from the same book)
