@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from phoenix.core.types import OrderStatus, OrderUpdated, PlaceOrder, Side
+from phoenix.core.types import ModifyOrder, OrderStatus, OrderUpdated, PlaceOrder, PositionSynced, Side
 from phoenix.execution.ids import parse_client_order_id
 from phoenix.trader.reports import OrderRejected
 from phoenix.trader.trader import Trader
@@ -47,3 +47,47 @@ def test_timed_out_place_stays_live_until_resolved_and_is_not_sent_twice() -> No
     new = [a for a in replaced.actions if isinstance(a, PlaceOrder)]
     assert [(a.side, a.layer) for a in new] == [(Side.BUY, 0)]
     assert new[0].client_order_id != near.client_order_id
+
+
+def test_post_only_rejection_backs_that_side_off_the_touch_for_a_while() -> None:
+    t = Trader(make_config(), {"ETHUSDC": eth_filters()}, wallet_usdc=1e6, id_seed_ms=T0 // MS)
+    v = Venue(t, auto_ack=False)
+    v.start("ETHUSDC", BID)
+    v.pending.clear()
+    # long 1.5 of net_max 2.0 (> 70 %): the reducing ask is pinned to the touch
+    d = v.send(PositionSynced(symbol="ETHUSDC", ts_ns=T0 + MS, qty_steps=1500, entry_price=2800.0))
+    pinned = [
+        a
+        for a in d.actions
+        if isinstance(a, PlaceOrder | ModifyOrder) and a.side is Side.SELL and a.price_ticks == BID + 1
+    ]
+    assert len(pinned) == 1
+    v.pending.clear()
+    for a in v.actions:
+        if isinstance(a, PlaceOrder) and a.client_order_id != pinned[0].client_order_id:
+            t.on_event(answer(a, OrderStatus.NEW, T0 + 2 * MS))
+    # the exchange's bid had already moved up to our ask: -5022, post-only would have crossed
+    p = pinned[0]
+    r = t.on_event(
+        OrderUpdated(
+            symbol="ETHUSDC",
+            ts_ns=T0 + 3 * MS,
+            client_order_id=p.client_order_id,
+            status=OrderStatus.REJECTED,
+            side=p.side,
+            price_ticks=p.price_ticks,
+            qty_steps=p.qty_steps,
+            error_code=-5022,
+        )
+    )
+    assert [x.error_code for x in r.reports if isinstance(x, OrderRejected)] == [-5022]
+    after = v.book("ETHUSDC", BID, T0 + 300 * MS)
+    asks = [a for a in after.actions if isinstance(a, PlaceOrder | ModifyOrder) and a.side is Side.SELL]
+    assert asks and min(a.price_ticks for a in asks) == BID + 2  # one tick off the touch
+    # the back-off expires: the pinned ask returns to the touch
+    v.flush()
+    later = v.book("ETHUSDC", BID, T0 + 2000 * MS)
+    v.flush()
+    assert min(o.price_ticks for o in v.resting("ETHUSDC", Side.SELL)) == BID + 1 or any(
+        isinstance(a, PlaceOrder | ModifyOrder) and a.price_ticks == BID + 1 for a in later.actions
+    )

@@ -60,6 +60,7 @@ from phoenix.risk.guard import StateChange, SymbolGuard
 from phoenix.risk.portfolio import Portfolio
 from phoenix.risk.pretrade import Limits, side_limits, trim_quotes
 from phoenix.strategy.base import Strategy, load_strategy
+from phoenix.strategy.finishing import refinish
 from phoenix.trader.reports import (
     FillApplied,
     GlobalCapChanged,
@@ -77,6 +78,8 @@ from phoenix.trader.reports import (
 
 _MS = 1_000_000
 REENTRY_LAYER = 1000  # layer index of grinding's re-entry while it travels through the risk trim
+POST_ONLY_REJECTED = -5022
+GTX_BACKOFF_MAX_TICKS = 5  # layer index of grinding's re-entry while it travels through the risk trim
 
 
 @dataclass(slots=True)
@@ -102,6 +105,8 @@ class _SymbolRuntime:
     failed_closed: bool = False  # quotes cancelled for stale / out-of-sync data; not quoting
     backlog: bool = False  # the last plan deferred something: re-plan at the next timer
     pending_reentry: GrindReentry | None = None
+    gtx_backoff_ticks: dict[Side, int] = field(default_factory=dict)  # -5022 ⇒ stay this far off the touch
+    gtx_backoff_until_ns: int = 0
     last_bid_layers: int = 0
     last_ask_layers: int = 0
 
@@ -121,6 +126,8 @@ class Trader:
         lattice_outer_frac: Band away from the mid = at least this fraction of the local layer spacing.
         lattice_inner_frac: Band towards the mid = at least this fraction of the local layer spacing
             (outer + inner > 1 makes the ladder a lattice; the excess over 1 is the hysteresis).
+        gtx_backoff_ms: After a -5022 (post-only would cross), that side stays one more tick off the touch
+            (up to 5) for this long.
     """
 
     def __init__(
@@ -136,6 +143,7 @@ class Trader:
         depth_tolerance_frac: float = 0.25,
         lattice_outer_frac: float = 2.25,
         lattice_inner_frac: float = 0.75,
+        gtx_backoff_ms: int = 1000,
     ) -> None:
         self.config = config
         self.store = Store(config, filters, wallet_usdc)
@@ -148,6 +156,7 @@ class Trader:
         self.depth_tolerance_frac = depth_tolerance_frac
         self.lattice_outer_frac = lattice_outer_frac
         self.lattice_inner_frac = lattice_inner_frac
+        self.gtx_backoff_ns = gtx_backoff_ms * _MS
         self.rate = OrderRateBudget(config.global_.orders_per_10s_max, symbols=len(config.enabled_symbols))
         self.stopped = False  # cancel_all_quotes() was called: no new quotes until resume()
         self._rt: dict[str, _SymbolRuntime] = {
@@ -231,7 +240,22 @@ class Trader:
                     status=order.status,
                 )
             )
+            if event.error_code == POST_ONLY_REJECTED:
+                self._post_only_backoff(order, event.ts_ns)
         self._after_order_change(order, event.ts_ns, d)
+
+    def _post_only_backoff(self, order: LiveOrder, now_ns: int) -> None:
+        # -5022: our book was behind the exchange's. Stay one more tick off the touch on that side for a
+        # while (at most GTX_BACKOFF_MAX_TICKS), instead of re-sending the same crossing price every requote.
+        rt = self._rt.get(order.symbol)
+        if rt is None:
+            return
+        if now_ns >= rt.gtx_backoff_until_ns:
+            rt.gtx_backoff_ticks.clear()
+        rt.gtx_backoff_ticks[order.side] = min(
+            GTX_BACKOFF_MAX_TICKS, rt.gtx_backoff_ticks.get(order.side, 0) + 1
+        )
+        rt.gtx_backoff_until_ns = now_ns + self.gtx_backoff_ns
 
     def _after_order_change(self, order: LiveOrder, now_ns: int, d: Decision) -> None:
         symbol = order.symbol
@@ -550,6 +574,11 @@ class Trader:
         if limits.halted:
             return
         quotes = self.strategy.quote(st, now_ns)
+        if rt.gtx_backoff_ticks:
+            if now_ns < rt.gtx_backoff_until_ns:
+                quotes = self._backed_off(quotes, st, rt)
+            else:
+                rt.gtx_backoff_ticks.clear()
         other_buy, other_sell = self.orders.other_exposure_steps(symbol)
         reentry = rt.pending_reentry
         if reentry is not None:
@@ -621,6 +650,20 @@ class Trader:
                 deferred_exposure=stats.deferred_exposure,
                 tolerance_ticks=int(base * widen),
             )
+        )
+
+    @staticmethod
+    def _backed_off(quotes: QuoteSet, st: SymbolState, rt: _SymbolRuntime) -> QuoteSet:
+        best_bid, best_ask = st.book.best_bid_ticks, st.book.best_ask_ticks
+        kb = rt.gtx_backoff_ticks.get(Side.BUY, 0)
+        ka = rt.gtx_backoff_ticks.get(Side.SELL, 0)
+        return refinish(
+            quotes,
+            st.filters,
+            best_bid_ticks=None if best_bid is None else best_bid - kb,
+            best_ask_ticks=None if best_ask is None else best_ask + ka,
+            mark_price=st.mark_price if st.mark_price > 0.0 else None,
+            bump_to_min=False,
         )
 
     def _place_reentry(
