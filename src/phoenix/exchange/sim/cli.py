@@ -130,7 +130,11 @@ def serve(
         api_secret=accounts[0].api_secret or "",
         balance_usdc=balance,
     )
-    asyncio.run(_serve(server))
+    try:
+        asyncio.run(_serve(server))
+    except OSError as exc:  # typically: the port is taken
+        typer.echo(f"cannot serve on {host}:{port}: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 def _coerce(value: str) -> object:
