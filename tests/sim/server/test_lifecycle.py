@@ -16,6 +16,7 @@ import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from phoenix.config import SimSettings
 from phoenix.exchange.sim.cli import parse_ed25519_public_key
 from phoenix.exchange.sim.server import SimServer
 from phoenix.exchange.sim.testing import running_sim
@@ -57,6 +58,16 @@ async def test_starts_fast_and_stops_without_leaking_tasks() -> None:
     server = SimServer(port=port, feed="manual")
     await server.start()
     await server.stop()
+
+
+async def test_from_settings_uses_the_config_section() -> None:
+    settings = SimSettings(
+        feed="synthetic", seed=3, balance_usdc=1234.0, maker_fee_bps=-0.5, taker_fee_bps=3.0
+    )
+    async with SimServer.from_settings(settings, ["ETHUSDC"], feed_paused=True) as sim:
+        assert sim.engine.balance(sim.account_id()).wallet_usdc == 1234.0
+        assert sim.fees.rates("ETHUSDC") == (pytest.approx(-0.00005), pytest.approx(0.0003))
+        assert sim.feed is not None and sim.seed == 3
 
 
 async def test_connections_are_closed_after_max_age() -> None:

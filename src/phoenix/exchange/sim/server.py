@@ -28,6 +28,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
+from phoenix.config import SimSettings
 from phoenix.core.types import Side, SymbolFilters
 from phoenix.exchange.sim import wire
 from phoenix.exchange.sim.auth import (
@@ -219,6 +220,34 @@ class SimServer:
         self._conn_tasks: set[asyncio.Task[None]] = set()
         self._started = False
 
+    @classmethod
+    def from_settings(
+        cls,
+        settings: SimSettings,
+        symbols: Sequence[str],
+        *,
+        api_key: str = DEFAULT_API_KEY,
+        api_secret: str = DEFAULT_API_SECRET,
+        **kwargs: Any,
+    ) -> SimServer:
+        """Build from the ``global.sim`` config section (fees in bps there, fractions here)."""
+        return cls(
+            symbols=symbols,
+            host=settings.host,
+            port=settings.port,
+            feed=settings.feed,
+            replay_file=settings.replay_file,
+            speed=settings.speed,
+            seed=settings.seed,
+            api_key=api_key,
+            api_secret=api_secret,
+            balance_usdc=settings.balance_usdc,
+            fees=FeeSchedule(
+                maker_rate=settings.maker_fee_bps / 10_000, taker_rate=settings.taker_fee_bps / 10_000
+            ),
+            **kwargs,
+        )
+
     # ------------------------------------------------------------------ clock and URLs
 
     def now_ms(self) -> int:
@@ -330,7 +359,11 @@ class SimServer:
         runner = web.AppRunner(self._app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
-        await site.start()
+        try:
+            await site.start()
+        except OSError:
+            await runner.cleanup()
+            raise
         self._runner = runner
         for addr in runner.addresses:
             if isinstance(addr, tuple) and len(addr) >= 2:
