@@ -19,7 +19,6 @@ before creates, and places are near layers first so a tight budget serves the to
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -90,29 +89,39 @@ def bands(
     widen: float,
     outer_fraction: float,
     inner_fraction: float,
-) -> tuple[list[int], list[int]]:
-    """``band_ticks`` for the outer (away from the mid) and inner (towards it) bands in one pass."""
+) -> tuple[list[float], list[float]]:
+    """``band_ticks`` for the outer (away from the mid) and inner (towards it) bands in one pass.
+
+    ``quotes`` must be one side ordered from the touch outwards (bids descending, asks ascending), as
+    finished quote sets are. Bands are floats (ticks); this runs on every requote, so it avoids
+    builtins calls in the loop.
+    """
     n = len(quotes)
     if n == 0:
         return [], []
-    prices = [q.price_ticks for q in quotes]
+    sgn = -1.0 if quotes[0].side is Side.BUY else 1.0  # distance from the mid grows along the ladder
     base = float(base_ticks)
-    # conditional expressions instead of max()/min()/abs(): this runs on every requote
-    dists = [p - mid_ticks for p in prices]
-    dists = [d if d > 0 else -d for d in dists]
-    floor_band = [d * depth_fraction for d in dists]
-    floor_band = [f if f > base else base for f in floor_band]
-    if n == 1:
-        single = [int(floor_band[0] * widen)]
-        return single, list(single)
-    gaps = [b - a for a, b in itertools.pairwise(prices)]
-    gaps = [g if g > 0 else -g for g in gaps]
-    local = [gaps[0], *[a if a < b else b for a, b in itertools.pairwise(gaps)], gaps[-1]]
-    outer = [g * outer_fraction for g in local]
-    inner = [g * inner_fraction for g in local]
-    outer_out = [int((o if o > f else f) * widen) for o, f in zip(outer, floor_band, strict=True)]
-    inner_out = [int((w if w > f else f) * widen) for w, f in zip(inner, floor_band, strict=True)]
-    return outer_out, inner_out
+    outer = [0.0] * n
+    inner = [0.0] * n
+    prices = [q.price_ticks for q in quotes]
+    prev_gap = -1.0
+    last = n - 1
+    for i in range(n):
+        p = prices[i]
+        f = (p - mid_ticks) * sgn * depth_fraction
+        if f < base:
+            f = base
+        if i < last:
+            gap = (prices[i + 1] - p) * sgn
+            local = gap if prev_gap < 0.0 or gap < prev_gap else prev_gap
+            prev_gap = gap
+        else:
+            local = prev_gap if prev_gap >= 0.0 else 0.0
+        o = local * outer_fraction
+        w = local * inner_fraction
+        outer[i] = (o if o > f else f) * widen
+        inner[i] = (w if w > f else f) * widen
+    return outer, inner
 
 
 def base_band_ticks(
@@ -144,10 +153,10 @@ class Planner:
         symbol: str,
         bids: Sequence[Quote],
         asks: Sequence[Quote],
-        bid_bands: Sequence[int],
-        ask_bands: Sequence[int],
-        bid_inner_bands: Sequence[int] | None = None,
-        ask_inner_bands: Sequence[int] | None = None,
+        bid_bands: Sequence[float],
+        ask_bands: Sequence[float],
+        bid_inner_bands: Sequence[float] | None = None,
+        ask_inner_bands: Sequence[float] | None = None,
         tracker: OrderTracker,
         position_steps: int,
         limits: Limits,
@@ -272,8 +281,8 @@ def diff_only(
     bids: Sequence[Quote],
     asks: Sequence[Quote],
     live: Sequence[LiveOrder],
-    bid_bands: Sequence[int],
-    ask_bands: Sequence[int],
+    bid_bands: Sequence[float],
+    ask_bands: Sequence[float],
     *,
     qty_tolerance: float = 0.4,
 ) -> DiffPlan:
