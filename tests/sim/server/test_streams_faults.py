@@ -57,6 +57,22 @@ async def test_routed_raw_and_combined_streams(sim: SimServer, http: aiohttp.Cli
         await ws.close()
 
 
+async def test_plain_mark_price_stream_is_throttled_to_3s(
+    sim: SimServer, http: aiohttp.ClientSession
+) -> None:
+    slow = await http.ws_connect(f"{sim.ws_market_url}/ws/ethusdc@markPrice")
+    fast = await http.ws_connect(f"{sim.ws_market_url}/ws/ethusdc@markPrice@1s")
+    for i in range(3):
+        sim.apply_mark_price("ETHUSDC", 3000.0 + i, 0.0001)
+    assert [(await recv_json(fast))["p"] for _ in range(3)] == [
+        "3000.00000000",
+        "3001.00000000",
+        "3002.00000000",
+    ]
+    assert (await recv_json(slow))["p"] == "3000.00000000"
+    assert await silent(slow)
+
+
 async def test_subscribe_protocol(sim: SimServer, http: aiohttp.ClientSession) -> None:
     ws = await http.ws_connect(f"{sim.ws_public_url}/ws/1")  # ccxt style: a token, then SUBSCRIBE
     await ws.send_str('{"method":"SUBSCRIBE","params":["ethusdc@depth@100ms","ethusdc@bookTicker"],"id":7}')

@@ -31,6 +31,7 @@ from phoenix.exchange.sim.sim_types import (
 )
 
 MAX_QUEUED_FRAMES = 20_000
+MARK_PRICE_SLOW_MS = 3000  # cadence of <symbol>@markPrice without @1s
 DEPTH_CADENCES_MS: dict[str, int] = {"": 250, "@100ms": 100, "@250ms": 250, "@500ms": 500, "@0ms": 0}
 PUBLIC_CHANNELS = ("depth", "bookticker", "trade", "rpidepth")
 _DEPTH_RE = re.compile(r"^depth(?P<levels>5|10|20)?(?P<cadence>@(?:0|100|250|500)ms)?$")
@@ -165,6 +166,7 @@ class MarketStreamHub:
         self._subscribers: dict[str, set[StreamConnection]] = {}
         self._windows: dict[tuple[str, int], _DepthWindow] = {}  # (symbol, cadence ms) -> pending
         self._agg_ids: dict[str, int] = {}
+        self._mark_sent_ms: dict[str, int] = {}  # last plain @markPrice (3 s cadence) per symbol
         self._next_conn_id = 1
 
     # ------------------------------------------------------------------ connections
@@ -282,16 +284,19 @@ class MarketStreamHub:
             self._send(f"{sym}@aggtrade", wire.agg_trade_event(filters, ev, agg_id, now), now)
 
     def on_mark_price(self, ev: MarkPricePublished) -> None:
-        """Publish ``markPriceUpdate`` (per symbol and the ``!markPrice@arr`` array)."""
+        """Publish ``markPriceUpdate``: every update on ``@1s`` streams, at most every 3 s on plain ones."""
         now = self._clock_ms()
         sym = ev.symbol.lower()
         payload = wire.mark_price_event(ev, now)
-        for key in (f"{sym}@markprice", f"{sym}@markprice@1s"):
-            self._send(key, payload, now)
-        for key in ("!markprice@arr", "!markprice@arr@1s"):
-            subs = self._subscribers.get(key)
-            if subs:
-                self._send_list(key, [payload], now)
+        self._send(f"{sym}@markprice@1s", payload, now)
+        if "!markprice@arr@1s" in self._subscribers:
+            self._send_list("!markprice@arr@1s", [payload], now)
+        slow_wanted = f"{sym}@markprice" in self._subscribers or "!markprice@arr" in self._subscribers
+        if slow_wanted and now - self._mark_sent_ms.get(ev.symbol, 0) >= MARK_PRICE_SLOW_MS:
+            self._mark_sent_ms[ev.symbol] = now
+            self._send(f"{sym}@markprice", payload, now)
+            if "!markprice@arr" in self._subscribers:
+                self._send_list("!markprice@arr", [payload], now)
 
     def _send_list(self, key: str, payload: list[dict[str, object]], now_ms: int) -> None:
         subs = self._subscribers.get(key, set())
