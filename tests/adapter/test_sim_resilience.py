@@ -244,3 +244,32 @@ async def test_listen_key_keepalive_and_invalid_key_recreates() -> None:
                 await wait_for(lambda: us.keys_created >= 2 and reconnects >= 2)
                 assert us.listen_key != first or us.expirations >= 1
                 await asyncio.wait_for(us.connected.wait(), 5.0)
+
+
+async def test_dropped_connections_reconnect_resync_and_reconcile() -> None:
+    async with SimServer(feed="synthetic", seed=12, speed=2.0) as sim:
+        e = endpoints_of(sim)
+        signer = HmacSigner(sim.api_key, sim.api_secret)
+        events: list[Event] = []
+        reconciles = 0
+
+        async def on_event(ev: Event) -> None:
+            events.append(ev)
+
+        async def reconcile() -> None:
+            nonlocal reconciles
+            reconciles += 1
+
+        async with BinanceRestClient(e, signer) as rest:
+            filters = await rest.fetch_exchange_filters(["ETHUSDC"])
+            md = MarketDataStream(e, rest, filters, ["ETHUSDC"], on_event, backoff=fast_backoff)
+            us = UserDataStream(e, rest, filters, on_event, on_reconnect=reconcile, backoff=fast_backoff)
+            async with md, us:
+                await wait_for(lambda: md.in_sync("ETHUSDC") and reconciles == 1)
+                key = us.listen_key
+                assert sim.faults.drop_ws(None, refuse_s=0.3) >= 2  # every socket, refused for a moment
+                await wait_for(lambda: not md.in_sync("ETHUSDC"))
+                await wait_for(lambda: md.in_sync("ETHUSDC") and reconciles == 2, 6.0)
+                statuses = [(s.in_sync, s.reason) for s in events if isinstance(s, MarketDataStatus)]
+                assert statuses == [(True, ""), (False, "disconnected"), (True, "")]
+                assert us.connects == 2 and us.listen_key == key  # POST returned the still-valid key

@@ -72,7 +72,7 @@ class UserDataStream:
         self.listen_key: str | None = None
         self.connected = asyncio.Event()
         self.connects = 0
-        self.keys_created = 0
+        self.keys_created = 0  # successful POST /listenKey calls (Binance returns the active key if valid)
         self.expirations = 0
         self.keepalives = 0
         self.last_message_at = 0.0
