@@ -204,3 +204,22 @@ async def test_more_unified_methods(sim: SimServer, client: Any) -> None:
     assert mine[-1]["takerOrMaker"] == "taker" and mine[-1]["fee"]["cost"] == pytest.approx(
         3000.01 * 0.01 * 0.0004
     )
+
+
+async def test_ed25519_key_signs_rest_and_ws_api_requests() -> None:
+    async with running_sim(ed25519=True) as sim:
+        assert sim.ed25519_api_key is not None and sim.ed25519_private_pem is not None
+        ex = make_client(sim, api_key=sim.ed25519_api_key, secret=sim.ed25519_private_pem)
+        try:
+            balance = await ex.fetch_balance()
+            assert balance["USDC"]["total"] == pytest.approx(100_000.0)
+            order = await ex.create_order(SYMBOL, "limit", "buy", 0.01, 2990.0, {"postOnly": True})
+            ws_order = await ex.create_order_ws(SYMBOL, "limit", "sell", 0.01, 3012.0, {"postOnly": True})
+            ed_account = sim.account_id(sim.ed25519_api_key)
+            assert {str(o.order_id) for o in sim.engine.open_orders(ed_account)} == {
+                order["id"],
+                ws_order["id"],
+            }
+        finally:
+            await asyncio.sleep(0.05)
+            await ex.close()
