@@ -202,7 +202,6 @@ class MarketDataStream:
                 conn.connected = True
                 conn.connects += 1
                 conn.connected_at = conn.last_message_at = self._now()
-                backoff.reset()
                 log.info("market stream %s connected (%d streams)", conn.route, len(conn.streams))
                 if fresh:
                     self._forget_sequences(conn)
@@ -215,6 +214,8 @@ class MarketDataStream:
                         conn.messages += 1
                         if msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
                             await self._on_frame(msg.data)
+                            if backoff.attempt:
+                                backoff.reset()  # only a connection that delivers counts as healthy
                 finally:
                     watchdog.cancel()
                 successor, conn.successor = conn.successor, None

@@ -126,7 +126,6 @@ class UserDataStream:
             url = f"{self.endpoints.ws_private}/ws?listenKey={self.listen_key}"
             try:
                 async with self._session.ws_connect(url, autoping=True, max_msg_size=0) as ws:
-                    backoff.reset()
                     self.connects += 1
                     connected_at = self.last_message_at = self._now()
                     keepalive = asyncio.create_task(self._keepalive(ws, self.listen_key, connected_at))
@@ -134,6 +133,7 @@ class UserDataStream:
                         self.connected.set()
                         if self._on_reconnect is not None:
                             await self._on_reconnect()
+                        backoff.reset()  # healthy only once the runner has reconciled
                         async for msg in ws:
                             self.last_message_at = self._now()
                             is_data = msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY)
