@@ -196,3 +196,17 @@ async def test_stream_message_rate_limit_disconnects(sim: SimServer, http: aioht
         if msg.type is not aiohttp.WSMsgType.TEXT:
             break
     assert kinds.count(aiohttp.WSMsgType.TEXT) <= 10
+
+
+async def test_stream_latency_is_real_time_whatever_the_clock_skew(
+    sim: SimServer, http: aiohttp.ClientSession
+) -> None:
+    ws = await http.ws_connect(f"{sim.ws_public_url}/ws/ethusdc@bookTicker")
+    sim.faults.set_clock_skew(-5000)
+    sim.faults.add_latency(0, streams_ms=120)
+    t0 = time.monotonic()
+    sim.apply_delta("ETHUSDC", [(300000, 7.0)], [])
+    frame = await recv_json(ws)
+    elapsed = time.monotonic() - t0
+    assert frame["B"] == "7.000"
+    assert 0.11 <= elapsed < 2.0

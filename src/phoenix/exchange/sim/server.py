@@ -181,6 +181,10 @@ class SimServer:
             if accounts
             else [SimAccount(api_key=api_key, api_secret=api_secret, balance_usdc=balance_usdc)]
         )
+        if all(a.api_key != api_key for a in self.accounts):
+            # explicit accounts without the default key: the first one becomes ``sim.api_key``
+            self.api_key = self.accounts[0].api_key
+            self.api_secret = self.accounts[0].api_secret or ""
         self.ed25519_private_key = ed25519_private_key
         self.ed25519_api_key: str | None = None
         if ed25519_private_key is not None:

@@ -148,7 +148,7 @@ class StreamRoutes:
                 break
             reply = self._control(conn, msg.data)
             if reply is not None:
-                conn.enqueue(now, orjson.dumps(reply))
+                conn.enqueue(orjson.dumps(reply))
 
     def _control(self, conn: StreamConnection, text: str) -> dict[str, Any] | None:
         try:
@@ -169,7 +169,7 @@ class StreamRoutes:
                 return {"result": None, "id": req_id}
             if method == "SUBSCRIBE":
                 # the ack is queued before any data of the new streams (ccxt waits for it)
-                conn.enqueue(self._base_clock(), orjson.dumps({"result": None, "id": req_id}))
+                conn.enqueue(orjson.dumps({"result": None, "id": req_id}))
                 self.market.subscribe(conn, params)
                 return None
             self.market.unsubscribe(conn, params)

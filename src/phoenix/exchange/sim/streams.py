@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -59,7 +60,7 @@ class StreamConnection:
     conn_id: int
     opened_ms: int = 0
     subs: dict[str, str] = field(default_factory=dict)  # normalised key -> name as subscribed
-    queue: deque[tuple[int, bytes]] = field(default_factory=deque)
+    queue: deque[tuple[float, bytes]] = field(default_factory=deque)  # (monotonic s, frame)
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     closed: bool = False
     # user-data connections only
@@ -67,7 +68,7 @@ class StreamConnection:
     events_allowed: frozenset[str] | None = None
     silenced: bool = False  # after listenKeyExpired (or a mis-routed private stream in strict mode)
 
-    def enqueue(self, now_ms: int, frame: bytes) -> None:
+    def enqueue(self, frame: bytes) -> None:
         """Queue one text frame; a consumer too slow to keep up is disconnected."""
         if self.closed:
             return
@@ -75,7 +76,7 @@ class StreamConnection:
             self.closed = True
             self.queue.clear()
         else:
-            self.queue.append((now_ms, frame))
+            self.queue.append((time.monotonic(), frame))
         self.wakeup.set()
 
 
@@ -95,10 +96,9 @@ async def run_writer(
             continue
         latency_ms = faults.state.stream_latency_ms
         if latency_ms:
-            due = conn.queue[0][0] + latency_ms
-            wait_ms = due - clock_ms()
-            if wait_ms > 0:
-                await asyncio.sleep(wait_ms / 1000)
+            wait_s = conn.queue[0][0] + latency_ms / 1000 - time.monotonic()
+            if wait_s > 0:
+                await asyncio.sleep(wait_s)
                 continue
         _, frame = conn.queue.popleft()
         try:
@@ -248,9 +248,9 @@ class MarketStreamHub:
         for conn in subs:
             if conn.combined:
                 name = conn.subs.get(key, key)
-                conn.enqueue(now_ms, b'{"stream":' + orjson.dumps(name) + b',"data":' + raw + b"}")
+                conn.enqueue(b'{"stream":' + orjson.dumps(name) + b',"data":' + raw + b"}")
             else:
-                conn.enqueue(now_ms, raw)
+                conn.enqueue(raw)
 
     def on_depth(self, ev: DepthDiffPublished) -> None:
         """Feed an engine diff into the pending windows of the symbol (flushes at once if immediate)."""
@@ -307,7 +307,7 @@ class MarketStreamHub:
                 if conn.combined
                 else raw
             )
-            conn.enqueue(now_ms, frame)
+            conn.enqueue(frame)
 
     def flush(
         self, cadence_ms: int | None = None, *, only_symbol: str | None = None, only_immediate: bool = False

@@ -121,7 +121,7 @@ class UserStreamHub:
         frame = orjson.dumps(wire_user.listen_key_expired(entry.key, now))
         for conn in self._conns.pop(entry.key, set()):
             if not conn.silenced and _allowed(conn, "listenKeyExpired"):
-                conn.enqueue(now, frame)
+                conn.enqueue(frame)
             conn.silenced = True
 
     # ------------------------------------------------------------------ connections
@@ -167,7 +167,7 @@ class UserStreamHub:
         frame = orjson.dumps(payload)
         for conn in targets:
             if _allowed(conn, event_type):
-                conn.enqueue(now_ms, frame)
+                conn.enqueue(frame)
 
     def on_order_update(self, ev: OrderUpdatePublished) -> None:
         """TRADE_LITE (fills only) then ORDER_TRADE_UPDATE."""
