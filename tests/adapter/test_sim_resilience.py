@@ -273,3 +273,22 @@ async def test_dropped_connections_reconnect_resync_and_reconcile() -> None:
                 statuses = [(s.in_sync, s.reason) for s in events if isinstance(s, MarketDataStatus)]
                 assert statuses == [(True, ""), (False, "disconnected"), (True, "")]
                 assert us.connects == 2 and us.listen_key == key  # POST returned the still-valid key
+
+
+async def test_persistent_handler_failure_backs_off_instead_of_hammering() -> None:
+    async with SimServer(feed="synthetic", seed=13, speed=2.0) as sim:
+        e = endpoints_of(sim)
+
+        async def broken(ev: Event) -> None:
+            if isinstance(ev, TopOfBook):
+                raise RuntimeError("always broken")
+
+        async with BinanceRestClient(e) as rest:
+            filters = await rest.fetch_exchange_filters(["ETHUSDC"])
+            md = MarketDataStream(e, rest, filters, ["ETHUSDC"], broken, backoff=fast_backoff)
+            async with md:
+                await asyncio.sleep(2.0)
+                public = next(c for c in md.connections if c.route == "public")
+        # backoff 0.05 s doubling to 0.5 s: about 6 attempts in 2 s, not one every 50 ms
+        assert 2 <= public.connects <= 10
+        assert md.handler_errors == public.connects

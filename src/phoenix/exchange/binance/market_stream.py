@@ -71,6 +71,7 @@ class MarketDataStream:
         mark_price: str | None = "markPrice@1s",
         max_message_age_s: Mapping[str, float] | None = None,
         max_connection_age_s: float = 23.5 * 3600,
+        healthy_after_s: float = 10.0,
         max_streams_per_connection: int = 200,
         snapshot_limit: int = 1000,
         backoff: Callable[[], Backoff] = Backoff,
@@ -91,6 +92,7 @@ class MarketDataStream:
         self._on_event = on_event
         self.max_message_age_s = {"public": 5.0, "market": 10.0, **(max_message_age_s or {})}
         self.max_connection_age_s = max_connection_age_s
+        self.healthy_after_s = healthy_after_s
         self.snapshot_limit = snapshot_limit
         self._backoff = backoff
         self._session = session
@@ -194,6 +196,7 @@ class MarketDataStream:
         ws: aiohttp.ClientWebSocketResponse | None = None
         while not self._stopping:
             handover = False
+            lived_s = 0.0  # how long the connection that just ended was up (0 if the connect failed)
             try:
                 fresh = ws is None
                 if ws is None:
@@ -214,10 +217,9 @@ class MarketDataStream:
                         conn.messages += 1
                         if msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
                             await self._on_frame(msg.data)
-                            if backoff.attempt:
-                                backoff.reset()  # only a connection that delivers counts as healthy
                 finally:
                     watchdog.cancel()
+                    lived_s = self._now() - conn.connected_at
                 successor, conn.successor = conn.successor, None
                 if successor is not None and not successor.closed and not self._stopping:
                     # make-before-break: the new socket has been receiving since before the old one closed;
@@ -245,6 +247,8 @@ class MarketDataStream:
                 continue
             if self._stopping:
                 break
+            if lived_s >= self.healthy_after_s:
+                backoff.reset()  # only a connection that stayed up counts as healthy
             delay = backoff.next_delay_s()
             log.info("market stream %s reconnecting in %.2fs", conn.route, delay)
             await asyncio.sleep(delay)

@@ -48,6 +48,7 @@ class UserDataStream:
         keepalive_retry_s: float = 60.0,
         max_keepalive_failures: int = 3,
         max_connection_age_s: float = 23.5 * 3600,
+        healthy_after_s: float = 10.0,
         margin_asset: str = "USDC",
         backoff: Callable[[], Backoff] = Backoff,
         session: aiohttp.ClientSession | None = None,
@@ -62,6 +63,7 @@ class UserDataStream:
         self.keepalive_retry_s = keepalive_retry_s
         self.max_keepalive_failures = max_keepalive_failures
         self.max_connection_age_s = max_connection_age_s
+        self.healthy_after_s = healthy_after_s
         self.margin_asset = margin_asset
         self._backoff = backoff
         self._session = session
@@ -116,6 +118,7 @@ class UserDataStream:
         backoff = self._backoff()
         assert self._session is not None
         while not self._stopping:
+            lived_s = 0.0  # how long the connection that just ended was up (0 if the connect failed)
             try:
                 self.listen_key = await self.rest.create_listen_key()
                 self.keys_created += 1
@@ -133,7 +136,6 @@ class UserDataStream:
                         self.connected.set()
                         if self._on_reconnect is not None:
                             await self._on_reconnect()
-                        backoff.reset()  # healthy only once the runner has reconciled
                         async for msg in ws:
                             self.last_message_at = self._now()
                             is_data = msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY)
@@ -142,6 +144,7 @@ class UserDataStream:
                     finally:
                         self.connected.clear()
                         keepalive.cancel()
+                        lived_s = self._now() - connected_at
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 log.warning("user stream error: %s", type(exc).__name__)
             except Exception:
@@ -150,6 +153,8 @@ class UserDataStream:
                 log.exception("user stream: unexpected error; reconnecting")
             if self._stopping:
                 break
+            if lived_s >= self.healthy_after_s:
+                backoff.reset()  # only a connection that stayed up counts as healthy
             await asyncio.sleep(backoff.next_delay_s())
 
     async def _keepalive(self, ws: aiohttp.ClientWebSocketResponse, key: str, connected_at: float) -> None:
