@@ -27,5 +27,6 @@ if [[ "$VENUE" != "sim" ]]; then
 fi
 
 export PYTHONUNBUFFERED=1
-# --no-status: JSON logs on stderr for the log collector (the live table is for interactive terminals)
-exec "$PHOENIX" run --config "$CONFIG" --no-status
+# The lean entry point imports only the runner (not the simulator/backtest stacks of the full CLI): less RSS.
+# --no-status: JSON logs on stderr for the log collector (the live table is for interactive terminals).
+exec "$PY" -m phoenix.runner run --config "$CONFIG" --no-status
