@@ -95,12 +95,12 @@ def mark_price(msg: wire.MarkPriceUpdate) -> MarkPriceUpdated:
 _SIDE = {"BUY": Side.BUY, "SELL": Side.SELL}
 
 
-def _ticks(price: str, f: SymbolFilters) -> int:
+def _ticks(price: str | float, f: SymbolFilters) -> int:
     # wire prices are on the tick grid: nearest tick is exact
     return round(float(price) / f.tick)
 
 
-def _steps(qty: str, f: SymbolFilters) -> int:
+def _steps(qty: str | float, f: SymbolFilters) -> int:
     return round(float(qty) / f.step)
 
 
@@ -140,8 +140,8 @@ def fill_from_stream(msg: wire.OrderTradeUpdate, f: SymbolFilters) -> Fill | Non
         price_ticks=_ticks(o.L, f),
         qty_steps=qty_steps,
         maker=o.m,
-        fee_usdc=float(o.n),
-        realized_pnl_usdc=float(o.rp),
+        fee_usdc=o.n,
+        realized_pnl_usdc=o.rp,
         ts_ns=o.T * MS_NS,
     )
 

@@ -111,23 +111,23 @@ class OrderUpdateBody(msgspec.Struct):
     c: str
     S: str
     o: str
-    q: str
-    p: str
+    q: float
+    p: float
     x: str
     X: str
     i: int
-    l: str  # noqa: E741 - Binance's field name
-    z: str
-    L: str
+    l: float  # noqa: E741 - Binance's field name
+    z: float
+    L: float
     T: int
     t: int = 0
     f: str = "GTC"
-    ap: str = "0"
+    ap: float = 0.0
     N: str | None = None
-    n: str = "0"
+    n: float = 0.0
     m: bool = False
     R: bool = False
-    rp: str = "0"
+    rp: float = 0.0
     ps: str = "BOTH"
 
 
