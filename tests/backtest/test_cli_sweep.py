@@ -6,6 +6,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -40,10 +41,16 @@ def test_run_command_and_plain_form(btcusdt_recording: Path, tmp_path: Path) -> 
     cfg = _config_file(tmp_path)
     runner = CliRunner()
     args = ["--config", str(cfg), "--data", str(btcusdt_recording), "--symbol", "BTCUSDC", "--no-progress"]
-    res = runner.invoke(backtest_app, ["run", *args, "--max-events", "3000", "--out", str(tmp_path / "a")])
+    out_a = tmp_path / "a"
+    res = runner.invoke(
+        backtest_app,
+        ["run", *args, "--max-events", "3000", "--out", str(out_a), "--fee", "BTCUSDC=1,3", "--no-ledger"],
+    )
     assert res.exit_code == 0, res.output
-    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    summary = json.loads((out_a / "summary.json").read_text())
     assert list(summary) == list(SUMMARY_KEYS) and summary["events_processed"] == 3000
+    assert summary["fees"] == pytest.approx(summary["turnover"] * 1e-4)  # all maker fills at 1 bp
+    assert not (out_a / "ledger.sqlite3").exists()
     res = runner.invoke(backtest_app, [*args, "--max-events", "3000", "--out", str(tmp_path / "b")])
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "b" / "summary.json").read_text())["events_processed"] == 3000

@@ -68,6 +68,24 @@ FundingOpt = Annotated[
 ]
 MaxEventsOpt = Annotated[int | None, typer.Option("--max-events", help="Stop after this many data events.")]
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar.")]
+FeeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fee", help="SYMBOL=MAKER_BPS,TAKER_BPS (repeatable; default global.sim maker/taker bps)."
+    ),
+]
+LedgerOpt = Annotated[bool, typer.Option("--ledger/--no-ledger", help="Write ledger.sqlite3 (live schema).")]
+
+
+def _fees(items: list[str] | None) -> dict[str, tuple[float, float]]:
+    out: dict[str, tuple[float, float]] = {}
+    for item in items or []:
+        sym, sep, values = item.partition("=")
+        parts = values.split(",")
+        if not sep or len(parts) != 2:
+            raise typer.BadParameter(f"--fee {item!r}: expected SYMBOL=MAKER_BPS,TAKER_BPS")
+        out[sym.strip().upper()] = (float(parts[0]), float(parts[1]))
+    return out
 
 
 def _config_data(path: Path) -> dict[str, Any]:
@@ -95,6 +113,8 @@ def _spec(
     funding_rate: float | None,
     max_events: int | None,
     progress: bool,
+    fee: list[str] | None = None,
+    ledger: bool = True,
 ) -> RunSpec:
     return RunSpec(
         config=_config_data(config),
@@ -112,6 +132,8 @@ def _spec(
         funding_rate=funding_rate,
         max_events=max_events,
         progress=progress,
+        symbol_fees_bps=_fees(fee),
+        ledger=ledger,
     )
 
 
@@ -125,7 +147,8 @@ def _run(spec: RunSpec) -> None:
         raise typer.Exit(2) from None
     typer.echo(json.dumps(result.summary, indent=2))
     if spec.out_dir:
-        typer.echo(f"wrote {spec.out_dir}/summary.json, report.html, ledger.sqlite3")
+        extra = ", ledger.sqlite3" if spec.ledger else ""
+        typer.echo(f"wrote {spec.out_dir}/summary.json, report.html{extra}")
 
 
 @backtest_app.callback()
@@ -146,6 +169,8 @@ def _default(
     funding_rate: FundingOpt = None,
     max_events: MaxEventsOpt = None,
     progress: ProgressOpt = True,
+    fee: FeeOpt = None,
+    ledger: LedgerOpt = True,
 ) -> None:
     """Backtest the live trading core; ``phoenix backtest --config F --data D --out DIR`` = ``run``."""
     if ctx.invoked_subcommand is not None:
@@ -156,7 +181,7 @@ def _default(
     _run(
         _spec(
             config, data, symbol, fill_model, queue_model, latency, out, seed, capital, intensity_a,
-            intensity_k, strategy, funding_rate, max_events, progress,
+            intensity_k, strategy, funding_rate, max_events, progress, fee, ledger,
         )
     )  # fmt: skip
 
@@ -178,12 +203,14 @@ def run_cmd(
     funding_rate: FundingOpt = None,
     max_events: MaxEventsOpt = None,
     progress: ProgressOpt = True,
+    fee: FeeOpt = None,
+    ledger: LedgerOpt = True,
 ) -> None:
     """Run one backtest: writes summary.json, report.html and ledger.sqlite3 into --out."""
     _run(
         _spec(
             config, data, symbol, fill_model, queue_model, latency, out, seed, capital, intensity_a,
-            intensity_k, strategy, funding_rate, max_events, progress,
+            intensity_k, strategy, funding_rate, max_events, progress, fee, ledger,
         )
     )  # fmt: skip
 

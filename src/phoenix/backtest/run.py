@@ -37,7 +37,8 @@ class RunSpec:
         intensity_a_per_s, intensity_k, intensity_unit: λ(δ) = A·e^(−kδ) for mid-only data (δ in bps).
         mean_fill_qty: Mean size of the market orders hitting us (intensity model; None = whole order).
         impact_half_spread_bps, impact_coef_bps, impact_ref_notional_usdc: Taker impact for mid-only data.
-        maker_fee_bps, taker_fee_bps: Fee override (None = ``global.sim`` values).
+        maker_fee_bps, taker_fee_bps: Fee override for every symbol (None = ``global.sim`` values).
+        symbol_fees_bps: Per-symbol fees ``{symbol: (maker_bps, taker_bps)}`` (win over the above).
         funding_rate: Fixed funding rate per 8 h (None = recorded).
         wallet_usdc: Starting wallet (None = ``global.sim.balance_usdc``).
         seed: RNG seed.
@@ -65,6 +66,7 @@ class RunSpec:
     impact_ref_notional_usdc: float = 10_000.0
     maker_fee_bps: float | None = None
     taker_fee_bps: float | None = None
+    symbol_fees_bps: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     funding_rate: float | None = None
     wallet_usdc: float | None = None
     seed: int = 1
@@ -155,14 +157,16 @@ def build_engine(spec: RunSpec) -> BacktestEngine:
             mean_fill_qty=spec.mean_fill_qty,
         )
         impact = ImpactModel(spec.impact_half_spread_bps, spec.impact_coef_bps, spec.impact_ref_notional_usdc)
-    fees = None
-    if spec.maker_fee_bps is not None or spec.taker_fee_bps is not None:
-        sim = config.global_.sim
-        rates = FeeRates.from_bps(
-            spec.maker_fee_bps if spec.maker_fee_bps is not None else sim.maker_fee_bps,
-            spec.taker_fee_bps if spec.taker_fee_bps is not None else sim.taker_fee_bps,
-        )
-        fees = {s: rates for s in filters}
+    sim = config.global_.sim
+    rates = FeeRates.from_bps(
+        spec.maker_fee_bps if spec.maker_fee_bps is not None else sim.maker_fee_bps,
+        spec.taker_fee_bps if spec.taker_fee_bps is not None else sim.taker_fee_bps,
+    )
+    fees = {s: rates for s in filters}
+    for sym, (maker_bps, taker_bps) in spec.symbol_fees_bps.items():
+        if sym not in filters:
+            raise ValueError(f"fees for {sym}: not a configured symbol")
+        fees[sym] = FeeRates.from_bps(maker_bps, taker_bps)
     out_dir = Path(spec.out_dir) if spec.out_dir else None
     ledger_path = out_dir / "ledger.sqlite3" if (out_dir is not None and spec.ledger) else None
     if ledger_path is not None:
