@@ -137,7 +137,7 @@ def test_amendment_counts_the_larger_size_until_acknowledged_and_reverts_when_re
     assert (m.price_ticks, m.qty_steps) == (280010, 4)
     assert o.status is S.PENDING_MODIFY
     assert tr.exposure_steps("ETHUSDC") == (10, 0)  # old size may still fill
-    tr.on_update(update(a, S.REJECTED, error_code=-5027))
+    tr.on_update(update(a, S.REJECTED, error_code=-5027, price_ticks=280010, qty_steps=4))
     assert o.status is S.NEW and (o.price_ticks, o.qty_steps) == (280000, 10)
     tr.modify(o, 280010, 4, T + 3)
     tr.on_update(update(a, S.NEW, price_ticks=280010, qty_steps=4))

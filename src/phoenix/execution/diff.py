@@ -59,6 +59,7 @@ def diff_side(
     qty_tolerance: float = 0.0,
     use_modify: bool = True,
     plan: DiffPlan | None = None,
+    pinned: bool = False,
 ) -> DiffPlan:
     """Diff one side. ``desired`` is ordered near → far; ``tolerance_ticks[i]`` is the band of quote i.
 
@@ -72,6 +73,9 @@ def diff_side(
         qty_tolerance: Fraction by which a kept order's remaining size may fall short of the quote's.
         use_modify: Pair leftovers into modifications; otherwise they become cancel + place.
         plan: Plan to append to (both sides share one).
+        pinned: ``desired[0]`` is the pinned quote at the touch: it is served by the live order of its
+            layer (kept within its band, else amended), apart from the ladder, so that following the touch
+            never shuffles the layers stacked behind it.
     """
     out = plan if plan is not None else DiffPlan()
     # depth key: distance-from-the-mid order (bids descend, asks ascend), so near → far is ascending
@@ -83,6 +87,27 @@ def diff_side(
     quote = OrderPurpose.QUOTE
     matchable = _MATCHABLE
     candidates = [o for o in live if o.purpose is quote and o.status in matchable and not o.cancel_requested]
+    if pinned and desired:
+        pin = desired[0]
+        own = next((o for o in candidates if o.layer == pin.layer), None)
+        if own is not None:
+            candidates.remove(own)
+            outer0 = tolerance_ticks[0]
+            inner0 = outer0 if inner_tolerance_ticks is None else inner_tolerance_ticks[0]
+            desired = desired[1:]
+            tolerance_ticks = tolerance_ticks[1:]
+            if inner_tolerance_ticks is not None:
+                inner_tolerance_ticks = inner_tolerance_ticks[1:]
+            off = (own.price_ticks - pin.price_ticks) * (-1 if is_bid else 1)  # > 0: farther from the mid
+            rem = own.qty_steps - own.filled_steps
+            fits = pin.qty_steps * (1.0 - qty_tolerance) <= rem <= pin.qty_steps * (1.0 + qty_tolerance)
+            if (-inner0 <= off <= outer0 and fits) or own.status not in ACTIONABLE:
+                out.keep.append((pin, own))
+            elif use_modify:
+                out.modify.append((own, pin))
+            else:
+                out.cancel.append(own)
+                out.place.append(pin)
     candidates.sort(key=_price_key, reverse=is_bid)
     keys = [sign * o.price_ticks for o in candidates]
     leftovers: list[LiveOrder] = []
@@ -155,8 +180,10 @@ def diff_quotes(
     ask_inner_ticks: Sequence[float] | None = None,
     qty_tolerance: float = 0.0,
     use_modify: bool = True,
+    pinned_side: Side | None = None,
 ) -> DiffPlan:
-    """Diff a whole ladder (both sides) against the symbol's open orders (bands as in ``diff_side``)."""
+    """Diff a whole ladder (both sides) against the symbol's open orders (bands as in ``diff_side``;
+    ``pinned_side``'s first quote is the pinned one)."""
     plan = DiffPlan()
     live_bids: list[LiveOrder] = []
     live_asks: list[LiveOrder] = []
@@ -170,6 +197,7 @@ def diff_quotes(
         qty_tolerance=qty_tolerance,
         use_modify=use_modify,
         plan=plan,
+        pinned=pinned_side is Side.BUY,
     )
     diff_side(
         asks,
@@ -179,5 +207,6 @@ def diff_quotes(
         qty_tolerance=qty_tolerance,
         use_modify=use_modify,
         plan=plan,
+        pinned=pinned_side is Side.SELL,
     )
     return plan

@@ -381,7 +381,11 @@ class OrderTracker:
         if new in (S.NEW, S.PARTIALLY_FILLED) and old in (S.PENDING_MODIFY, S.UNKNOWN):
             order.old_qty_steps = 0  # the amendment is resolved (acknowledged, or refused and reverted)
             order.old_price_ticks = 0
-        if new in (S.NEW, S.PARTIALLY_FILLED) and old in (S.PENDING_NEW, S.UNKNOWN, S.PENDING_MODIFY):
+        if (
+            new in (S.NEW, S.PARTIALLY_FILLED)
+            and event.status in (S.NEW, S.PARTIALLY_FILLED)
+            and old in (S.PENDING_NEW, S.UNKNOWN, S.PENDING_MODIFY)
+        ):
             # an ack (of a place or an amendment) carries the order's real price and size
             if event.price_ticks > 0:
                 order.price_ticks = event.price_ticks

@@ -163,6 +163,7 @@ class Planner:
         flicker: FlickerGuard,
         rate: OrderRateBudget,
         now_ns: int,
+        pinned_side: Side | None = None,
     ) -> tuple[list[Action], PlanStats]:
         """Diff and budget one symbol's ladder; registers the sent requests in ``tracker``."""
         live = tracker.open_orders(symbol)
@@ -176,7 +177,10 @@ class Planner:
             ask_inner_ticks=ask_inner_bands,
             qty_tolerance=self.qty_tolerance,
             use_modify=self.use_modify,
+            pinned_side=pinned_side,
         )
+        for quote, order in diff.keep:
+            order.layer = quote.layer  # the layer an order serves follows the ladder as it slides
         stats = PlanStats()
         actions: list[Action] = []
         buy_exp, sell_exp = tracker.exposure_steps(symbol)

@@ -605,10 +605,15 @@ class Trader:
         out_f, in_f = self.lattice_outer_frac, self.lattice_inner_frac
         bid_out, bid_in = bands(bids, mid_ticks, base, frac, widen, out_f, in_f)
         ask_out, ask_in = bands(asks, mid_ticks, base, frac, widen, out_f, in_f)
-        if quotes.pinning_side is Side.BUY and bid_out:
-            bid_out[0] = bid_in[0] = cfg.requote_tolerance_ticks  # the pinned quote stays at the touch
-        elif quotes.pinning_side is Side.SELL and ask_out:
-            ask_out[0] = ask_in[0] = cfg.requote_tolerance_ticks
+        # the pinned (reducing) quote follows the touch within requote_tolerance_ticks (× the flicker widen)
+        pin_band = cfg.requote_tolerance_ticks * widen
+        pinned = quotes.pinning_side
+        if pinned is Side.BUY and bids and bids[0].layer == 0:
+            bid_out[0] = bid_in[0] = pin_band
+        elif pinned is Side.SELL and asks and asks[0].layer == 0:
+            ask_out[0] = ask_in[0] = pin_band
+        else:
+            pinned = None
         actions, stats = self.planner.plan(
             symbol=symbol,
             bids=bids,
@@ -623,6 +628,7 @@ class Trader:
             flicker=rt.flicker,
             rate=self.rate,
             now_ns=now_ns,
+            pinned_side=pinned,
         )
         d.actions.extend(actions)
         if reentry is not None:
