@@ -77,6 +77,14 @@ async def test_fill_delivered_only_by_user_stream_moves_the_risk_position(tmp_pa
                 assert app.reconciler is not None and app.reconciler.rounds == 1  # only the start-up round
                 assert st.worst_case_long_steps() >= expected  # risk counts the filled inventory
                 assert app.stats.symbols["ETHUSDC"].fills >= 1
+
+                def fill_rate_metric() -> float:
+                    value = app.metrics.registry.get_sample_value("mm_fill_rate_5m", {"symbol": "ETHUSDC"})
+                    return value or 0.0
+
+                await wait_for(lambda: fill_rate_metric() > 0.0, 2)
+                position_metric = app.metrics.registry.get_sample_value("mm_position", {"symbol": "ETHUSDC"})
+                assert position_metric == pytest.approx(expected * 0.001)
         finally:
             await pump.stop()
         assert own_orders(sim) == []  # graceful stop cancelled every quote...

@@ -274,7 +274,9 @@ class RunnerApp:
                 s.fills += 1
                 s.realized_pnl_usdc += fill.realized_pnl_usdc
                 s.fees_usdc += fill.fee_usdc
-                s.orders_filled.add(fill.client_order_id)
+                if fill.client_order_id not in s.orders_filled:
+                    s.orders_filled.add(fill.client_order_id)
+                    s.filled_5m.add(time.time_ns())
                 m = self.metrics.symbols[fill.symbol]
                 m.fills.inc()
                 m.realized_pnl.set(s.realized_pnl_usdc)
@@ -755,6 +757,7 @@ class RunnerApp:
             state = self.symbol_state(s)
             m.state.set(STATE_CODES.get(state, 0))
             m.cancels_per_min.set(self.stats.symbols[s].cancel_window.count(now))
+            m.fill_rate_5m.set(self.stats.symbols[s].fill_rate_5m(time.time_ns()))
             if st is None:
                 continue
             m.position.set(st.filters.steps_to_qty(st.position.qty_steps))

@@ -190,7 +190,9 @@ class ActionExecutor:
 
     async def _after_place(self, action: PlaceOrder, result: OrderResult) -> None:
         if result.outcome is Outcome.CONFIRMED and result.order is not None:
-            self.stats.symbols[action.symbol].orders_confirmed += 1
+            s = self.stats.symbols[action.symbol]
+            s.orders_confirmed += 1
+            s.placed_5m.add(time.time_ns())
             self._feed(result.order)
             return
         if result.outcome is Outcome.REJECTED:

@@ -46,6 +46,13 @@ class SymbolRunStats:
     max_bid_layers: int = 0
     max_ask_layers: int = 0
     cancel_window: RollingCount = field(default_factory=lambda: RollingCount(MINUTE_NS))
+    placed_5m: RollingCount = field(default_factory=lambda: RollingCount(5 * MINUTE_NS))
+    filled_5m: RollingCount = field(default_factory=lambda: RollingCount(5 * MINUTE_NS))
+
+    def fill_rate_5m(self, now_ns: int) -> float:
+        """Orders that got a first fill / orders confirmed, both over the last 5 minutes."""
+        placed = self.placed_5m.count(now_ns)
+        return min(1.0, self.filled_5m.count(now_ns) / placed) if placed else 0.0
 
 
 class RunStats:
