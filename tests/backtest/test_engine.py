@@ -229,3 +229,18 @@ def test_random_latency_never_reorders_a_stream(tmp_path: Path) -> None:
     own = [e for e in seen if isinstance(e, OrderUpdated | OrderFilled)]
     assert isinstance(own[0], OrderUpdated) and own[0].status is OrderStatus.NEW  # the ack before any fill
     assert any(isinstance(e, OrderFilled) for e in own)
+
+
+def test_stop_loss_in_a_backtest_flattens_and_is_journalled(btcusdt_recording: Path, tmp_path: Path) -> None:
+    """The Trader's risk layer runs unchanged: a tiny stop-loss fires, flattens with takers, halts."""
+    config = {**BTC_CONFIG, "global": {"sim": {"balance_usdc": 10_000}, "stop_loss_pct": 0.0005}}
+    spec = RunSpec(config=config, data=(str(btcusdt_recording),), symbol="BTCUSDC", out_dir=str(tmp_path))
+    result = execute(spec)
+    assert result.risk_event_kinds.get("stop_loss") == 1
+    assert result.summary["risk_events"] >= 2
+    assert result.extra["taker_fills"] > 0  # the Flatten went through the book as a taker
+    assert result.samples.position_qty[-1] == 0.0
+    with LedgerReader(tmp_path / "ledger.sqlite3") as reader:
+        kinds = {k for _, _, k, _ in reader.risk_events()}
+        flatten_intents = reader.count_intents("flatten")
+    assert "stop_loss" in kinds and flatten_intents == 1
