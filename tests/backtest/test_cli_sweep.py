@@ -129,3 +129,18 @@ def test_capacity_scales_sizes_and_runs(btcusdt_recording: Path, tmp_path: Path)
     assert [r["capital_usdc"] for r in rows] == [1e3, 1e5]
     assert rows[1]["turnover"] > rows[0]["turnover"]
     assert (tmp_path / "capacity.png").stat().st_size > 0
+
+
+def test_make_executor_by_name_and_factory() -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from phoenix.backtest.sweep import make_executor
+
+    for name, kind in (("thread", ThreadPoolExecutor), ("process", ProcessPoolExecutor)):
+        ex = make_executor(name, 1)
+        assert isinstance(ex, kind)
+        ex.shutdown()
+    ex = make_executor("concurrent.futures:ThreadPoolExecutor", 2)  # any factory returning an Executor
+    assert isinstance(ex, ThreadPoolExecutor)
+    assert ex.submit(sum, [1, 2]).result() == 3
+    ex.shutdown()
