@@ -174,6 +174,16 @@ async def test_kill_9_then_restart_matches_the_exchange_without_duplicates(tmp_p
             assert filled > 0
 
             await _await_health(port, lambda h: h["symbols"]["ETHUSDC"]["position"] > 0, 5)
+
+            def snapshot_written() -> bool:
+                ledger = tmp_path / "state" / LEDGER_FILE_NAME
+                if not ledger.exists():
+                    return False
+                with LedgerReader(ledger) as reader:
+                    return reader.latest_snapshot() is not None
+
+            # a snapshot with open orders exists: the restart restores them as UNKNOWN and must confirm them
+            await wait_for(snapshot_written, 10, step_s=0.2)
             first.send_signal(signal.SIGKILL)
             first.wait(10)
             # the exchange keeps the orders (dead-man countdown 30 s): the restart must adopt, not duplicate

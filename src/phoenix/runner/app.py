@@ -75,8 +75,9 @@ from phoenix.trader.trader import Trader
 log = get_logger(__name__)
 
 MS_NS = 1_000_000
-_LIVE = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
-_TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED})
+_AT_EXCHANGE = frozenset(
+    {OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_MODIFY}
+)
 _IN_FLIGHT = frozenset({OrderStatus.PENDING_NEW, OrderStatus.PENDING_MODIFY, OrderStatus.PENDING_CANCEL})
 _QUIET_REPORTS = frozenset({"QuotesComputed", "QuotesTrimmed", "FillApplied", "OrderRejected"})
 _TRADER_SNAPSHOT_KEY = "trader"
@@ -179,7 +180,6 @@ class RunnerApp:
         self.watcher: ConfigWatcher | None = None
         self.supervisor = Supervisor(on_restart=self._on_task_restart)
         self.workers: dict[str, SymbolWorker] = {s: SymbolWorker(self, s) for s in self.symbols}
-        self.live: dict[str, dict[str, Side]] = {s: {} for s in self.symbols}
         self.exchange_ids: BoundedMap[int, str] = BoundedMap(_MAX_REMEMBERED)
         self.pinning: dict[str, bool] = {s: False for s in self.symbols}
         self._seen_trades: BoundedMap[tuple[str, int], bool] = BoundedMap(_MAX_REMEMBERED)
@@ -188,6 +188,7 @@ class RunnerApp:
         self.deadman_armed = False
         self.deadman_refreshes = 0
         self.last_deadman_ok_ns = 0
+        self._background: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ time
 
@@ -243,7 +244,9 @@ class RunnerApp:
     async def _on_user_reconnect(self) -> None:
         if self.reconciler is not None and self.ready.is_set():
             log.info("user_stream_reconnected_reconciling")
-            asyncio.get_running_loop().create_task(self._reconcile_safely("user_stream_reconnect"))
+            task = asyncio.get_running_loop().create_task(self._reconcile_safely("user_stream_reconnect"))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     # ------------------------------------------------------------------ journal and reports
 
@@ -252,12 +255,6 @@ class RunnerApp:
         if isinstance(event, OrderUpdated):
             if ledger is not None:
                 ledger.record_order_update(event)
-            live = self.live.get(event.symbol)
-            if live is not None:
-                if event.status in _LIVE:
-                    live[event.client_order_id] = event.side
-                elif event.status in _TERMINAL:
-                    live.pop(event.client_order_id, None)
             if event.exchange_order_id is not None:
                 self.exchange_ids[event.exchange_order_id] = event.client_order_id
         elif isinstance(event, OrderFilled):
@@ -353,13 +350,27 @@ class RunnerApp:
             return "stale"
         return state
 
+    def live_counts(self, symbol: str) -> tuple[int, int]:
+        """(bids, asks) of our orders acknowledged by the exchange and not known to be gone (the Trader's
+        order tracker: NEW, PARTIALLY_FILLED, and those with a cancel/amend in flight)."""
+        trader = self.trader
+        if trader is None:
+            return 0, 0
+        bids = asks = 0
+        for o in trader.orders.iter_open(symbol):
+            if o.status in _AT_EXCHANGE:
+                if o.side is Side.BUY:
+                    bids += 1
+                else:
+                    asks += 1
+        return bids, asks
+
     def symbol_row(self, symbol: str) -> dict[str, Any]:
         """Per-symbol figures for the status view, health and the report."""
-        live = self.live.get(symbol, {})
-        bids = sum(1 for s in live.values() if s is Side.BUY)
+        bids, asks = self.live_counts(symbol)
         row: dict[str, Any] = {
             "bid_layers": bids,
-            "ask_layers": len(live) - bids,
+            "ask_layers": asks,
             "position": 0.0,
             "state": self.symbol_state(symbol),
         }
@@ -560,7 +571,7 @@ class RunnerApp:
             for t in trades:
                 coid = self.exchange_ids.get(t.orderId) or f"order-{t.orderId}"
                 self.ledger.record_fill(fill_from_trade(t, f, coid), f, source="recovery")
-        open_orders = {s: len(self.live[s]) for s in self.symbols}
+        open_orders = {s: sum(self.live_counts(s)) for s in self.symbols}
         log.info(
             "recovered",
             positions={s: self.filters[s].steps_to_qty(p.qty_steps) for s, p in positions.items()},
@@ -681,7 +692,6 @@ class RunnerApp:
         assert self.trader is not None
         return {
             _TRADER_SNAPSHOT_KEY: self.trader.to_snapshot(),
-            "live_orders": {s: sorted(v) for s, v in self.live.items()},
             "wallet_usdc": self.wallet_usdc,
         }
 
@@ -743,9 +753,7 @@ class RunnerApp:
         for s in self.symbols:
             st = trader.store.symbols.get(s)
             m = self.metrics.symbols[s]
-            live = self.live[s]
-            bids = sum(1 for side in live.values() if side is Side.BUY)
-            asks = len(live) - bids
+            bids, asks = self.live_counts(s)
             m.open_orders_bid.set(bids)
             m.open_orders_ask.set(asks)
             self.stats.observe_layers(s, bids, asks)
@@ -871,6 +879,10 @@ class RunnerApp:
         def open_ids(symbol: str) -> set[str]:
             return {o.client_order_id for o in trader().orders.iter_open(symbol)}
 
+        def status_of(symbol: str, client_order_id: str) -> OrderStatus | None:
+            order = trader().orders.get(client_order_id, symbol)
+            return order.status if order is not None else None
+
         def in_flight(symbol: str) -> set[str]:
             return {
                 o.client_order_id
@@ -883,7 +895,7 @@ class RunnerApp:
                 trade_id
             )
 
-        return TraderView(position_steps, open_ids, in_flight, seen, self.exchange_ids.get)
+        return TraderView(position_steps, open_ids, in_flight, seen, self.exchange_ids.get, status_of)
 
 
 # --------------------------------------------------------------------------- helpers

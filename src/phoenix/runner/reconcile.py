@@ -59,12 +59,14 @@ class TraderView:
         in_flight_ids: Callable[[str], set[str]],
         seen_trade: Callable[[str, int], bool],
         coid_for_exchange_id: Callable[[int], str | None],
+        status_of: Callable[[str, str], OrderStatus | None],
     ) -> None:
         self.position_steps = position_steps
         self.open_order_ids = open_order_ids
         self.in_flight_ids = in_flight_ids
         self.seen_trade = seen_trade
         self.coid_for_exchange_id = coid_for_exchange_id
+        self.status_of = status_of
 
 
 class Reconciler:
@@ -114,8 +116,11 @@ class Reconciler:
             if not is_own_order_id(o.clientOrderId):
                 found.append(Mismatch(symbol, "foreign_order", 0.0, 1.0, o.clientOrderId))
                 continue
-            if o.clientOrderId not in self.view.open_order_ids(symbol):
-                self._feed(codec.order_updated_from_rest(o, f, now_ns))  # ours: adopted by the tracker
+            status = self.view.status_of(symbol, o.clientOrderId)
+            if status is None or status is OrderStatus.UNKNOWN:
+                # ours but unknown to the tracker (restart) or of unknown outcome: the exchange's state
+                # is the answer (unknown ones are adopted and then kept or cancelled by the diff)
+                self._feed(codec.order_updated_from_rest(o, f, now_ns))
         in_flight = self.view.in_flight_ids(symbol)
         known = self.view.open_order_ids(symbol)
         missing = [cid for cid in known if cid not in exchange_ids and cid not in in_flight]
