@@ -19,6 +19,10 @@ class ConfigError(PhoenixError):
         where = f" in {source}" if source else ""
         super().__init__(f"invalid configuration{where}:\n" + "\n".join(f"  - {p}" for p in problems))
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keep the structured fields across process boundaries (sweeps run in worker processes).
+        return (type(self), (self.problems, self.source))
+
 
 class SecretError(ConfigError):
     """A required secret (API key, secret, private key) is missing or unreadable."""
@@ -41,6 +45,9 @@ class ExchangeError(PhoenixError):
         self.http_status = http_status
         label = f"{code}" if code is not None else "n/a"
         super().__init__(f"[{type(self).__name__} code={label} http={http_status}] {msg}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_exchange_error, (type(self), self.code, self.msg, dict(self.__dict__)))
 
 
 class ExchangeUnavailable(ExchangeError):
@@ -83,6 +90,15 @@ class InsufficientMarginError(InvalidOrderError):
 
 class UnknownOrderError(ExchangeError):
     """-2011 / -2013: the order does not exist (cancel or query of an unknown/terminal order)."""
+
+
+def _rebuild_exchange_error(
+    cls: type[ExchangeError], code: int | None, msg: str, state: dict[str, object]
+) -> ExchangeError:
+    err = cls.__new__(cls)
+    ExchangeError.__init__(err, code, msg, http_status=state.get("http_status"))  # type: ignore[arg-type]
+    err.__dict__.update(state)
+    return err
 
 
 _BY_CODE: dict[int, type[ExchangeError]] = {

@@ -73,3 +73,15 @@ def test_exchange_errors_are_typed_by_code() -> None:
     assert isinstance(limited, RateLimitError) and limited.retry_after_s == 7
     assert type(exchange_error_for(None, "banned", http_status=418)).__name__ == "IpBannedError"
     assert type(exchange_error_for(-9999, "odd")).__name__ == "ExchangeError"
+
+
+def test_errors_survive_pickling_across_processes() -> None:
+    import pickle
+
+    from phoenix.errors import ConfigError, IpBannedError
+
+    cfg = pickle.loads(pickle.dumps(ConfigError(["global.x: bad"], "f.yaml")))
+    assert cfg.problems == ["global.x: bad"] and cfg.source == "f.yaml"
+    banned = pickle.loads(pickle.dumps(exchange_error_for(None, "ban", http_status=418, retry_after_s=30)))
+    assert isinstance(banned, IpBannedError) and banned.retry_after_s == 30 and banned.http_status == 418
+    assert str(banned) == str(exchange_error_for(None, "ban", http_status=418, retry_after_s=30))
