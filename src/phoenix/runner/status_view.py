@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from rich import box
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
     from phoenix.runner.app import RunnerApp
 
 
-_COLUMNS = ("symbol", "mid", "spread", "position", "bids", "asks", "fills", "PnL USDC", "book ms", "state")
+_COLUMNS = ("symbol", "mid", "sprd", "pos", "bids", "asks", "fills", "pnl", "age", "state")
 _STYLES = {"active": "green", "reducing_only": "yellow", "halted": "red", "stale": "magenta"}
 
 
@@ -31,22 +32,28 @@ def status_table(app: RunnerApp) -> Table:
         f"health={'ok' if ok else 'NOT OK'}  deadman={'armed' if app.deadman_armed else 'off'}  "
         f"user-stream={'up' if detail['user_stream_connected'] else 'DOWN'}"
     )
-    table = Table(title=title, expand=True)
+    table = Table(
+        title=title,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+        caption="sprd in ticks, age = book age in ms, pnl in USDC",
+    )
     for name in _COLUMNS:
-        table.add_column(name, justify="right" if name not in ("symbol", "state") else "left")
+        table.add_column(name, justify="right" if name not in ("symbol", "state") else "left", no_wrap=True)
     for symbol in app.symbols:
         row = app.symbol_row(symbol)
         state = row["state"]
         style = _STYLES.get(state, "")
         table.add_row(
             symbol,
-            _fmt(row.get("mid"), ".4f"),
+            _fmt(row.get("mid"), ".7g"),
             _fmt(row.get("spread_ticks")),
-            _fmt(row.get("position"), ".4f"),
+            _fmt(row.get("position"), ".6g"),
             str(row["bid_layers"]),
             str(row["ask_layers"]),
             str(row["fills"]),
-            _fmt(row.get("pnl_usdc"), ".4f"),
+            _fmt(row.get("pnl_usdc"), ".2f"),
             _fmt(row.get("book_age_ms"), ".0f"),
             f"[{style}]{state}[/{style}]" if style else state,
         )
