@@ -130,3 +130,32 @@ def test_replay_of_real_ethusdc_mids_stays_under_50_cancels_per_minute_with_24_l
     assert stats.max_bid_layers == 24 and stats.max_ask_layers == 24
     assert worst < 50
     assert math.isfinite(mean) and mean > 1  # it did requote: not frozen
+
+
+def _run_with_fills(skip_unchanged: bool) -> list[object]:
+    import random
+
+    rng = random.Random(5)
+    cfg = make_config(net_max=0.5)
+    t = Trader(
+        cfg, {"ETHUSDC": eth_filters()}, wallet_usdc=1e5, id_seed_ms=T0 // MS, skip_unchanged=skip_unchanged
+    )
+    v = Venue(t)
+    bid = BID
+    v.start("ETHUSDC", bid)
+    now = T0
+    for _ in range(1500):
+        now += 100 * MS
+        if rng.random() < 0.3:
+            bid += rng.choice((-40, -12, -3, 3, 12, 40))
+        v.book("ETHUSDC", bid, now)  # mostly an unchanged top: depth below it changed
+        if rng.random() < 0.02 and v.orders:
+            cid = rng.choice(sorted(v.orders))
+            v.fill(cid, 1 + rng.randrange(v.orders[cid].qty_steps), ts_ns=now)
+        if rng.random() < 0.5:
+            v.timer(now + MS)
+    return list(v.actions)
+
+
+def test_skipping_unchanged_requotes_changes_nothing_that_is_sent() -> None:
+    assert _run_with_fills(True) == _run_with_fills(False)

@@ -107,6 +107,7 @@ class _SymbolRuntime:
     pending_reentry: GrindReentry | None = None
     gtx_backoff_ticks: dict[Side, int] = field(default_factory=dict)  # -5022 ⇒ stay this far off the touch
     gtx_backoff_until_ns: int = 0
+    last_inputs: tuple[object, ...] | None = None  # everything the last requote depended on
     last_bid_layers: int = 0
     last_ask_layers: int = 0
 
@@ -128,6 +129,9 @@ class Trader:
             (outer + inner > 1 makes the ladder a lattice; the excess over 1 is the hysteresis).
         gtx_backoff_ms: After a -5022 (post-only would cross), that side stays one more tick off the touch
             (up to 5) for this long.
+        skip_unchanged: Skip a requote whose inputs (touch, position, signals second, mark/funding, own
+            orders, states, budgets) are identical to the last one's: it would send nothing. Depth updates
+            below the touch are the common case.
     """
 
     def __init__(
@@ -144,6 +148,7 @@ class Trader:
         lattice_outer_frac: float = 2.25,
         lattice_inner_frac: float = 0.75,
         gtx_backoff_ms: int = 1000,
+        skip_unchanged: bool = True,
     ) -> None:
         self.config = config
         self.store = Store(config, filters, wallet_usdc)
@@ -157,6 +162,8 @@ class Trader:
         self.lattice_outer_frac = lattice_outer_frac
         self.lattice_inner_frac = lattice_inner_frac
         self.gtx_backoff_ns = gtx_backoff_ms * _MS
+        self.skip_unchanged = skip_unchanged
+        self._version = 0  # bumped by every event that can change a requote's inputs besides the book top
         self.rate = OrderRateBudget(config.global_.orders_per_10s_max, symbols=len(config.enabled_symbols))
         self.stopped = False  # cancel_all_quotes() was called: no new quotes until resume()
         self._rt: dict[str, _SymbolRuntime] = {
@@ -183,22 +190,28 @@ class Trader:
                 if event.ts_ns - rt.last_quote_ns >= self._interval_ns(rt, event.ts_ns):
                     self._requote(event.symbol, event.ts_ns, d)
         elif isinstance(event, OrderUpdated):
+            self._version += 1
             self._on_order_updated(event, d)
         elif isinstance(event, OrderFilled):
+            self._version += 1
             self._on_fill(event, d)
         elif isinstance(event, TimerFired):
             self._on_timer(event.ts_ns, d)
         elif isinstance(event, MarkPriceUpdated | BalanceUpdated):
+            self._version += 1
             self.store.apply(event)
             self._check_portfolio(event.ts_ns, d)
         elif isinstance(event, MarketDataStatus):
+            self._version += 1
             self.store.apply(event)
             if not event.in_sync:
                 self._fail_closed(event.symbol, "out_of_sync", event.ts_ns, d)
         elif isinstance(event, PositionSynced):
+            self._version += 1
             self.store.apply(event)
             self._after_position_change(event.symbol, event.ts_ns, d)
         elif isinstance(event, ConfigChanged):
+            self._version += 1
             self._on_config(event, d)
         elif isinstance(event, TradePrinted | FundingPaid):
             self.store.apply(event)
@@ -573,6 +586,23 @@ class Trader:
         limits = self._limits(st, rt)
         if limits.halted:
             return
+        inputs: tuple[object, ...] | None = None
+        if self.skip_unchanged and not rt.backlog and rt.pending_reentry is None and not rt.gtx_backoff_ticks:
+            book = st.book
+            inputs = (
+                book.best_bid_ticks,
+                book.best_ask_ticks,
+                st.position.qty_steps,
+                st.signals.last_final_sec,
+                now_ns // 1_000_000_000,
+                self._version,
+                limits,
+                rt.flicker.widen_factor(now_ns),
+                id(st.config),
+            )
+            if inputs == rt.last_inputs:
+                return  # the same inputs give the same ladder, which the live orders already satisfy
+        rt.last_inputs = None
         quotes = self.strategy.quote(st, now_ns)
         if rt.gtx_backoff_ticks:
             if now_ns < rt.gtx_backoff_until_ns:
@@ -637,6 +667,10 @@ class Trader:
         else:
             st.pending_buy_steps, st.pending_sell_steps = stats.buy_exposure_steps, stats.sell_exposure_steps
         rt.backlog = bool(stats.deferred_exposure or stats.deferred_rate or stats.deferred_requotes)
+        if actions:
+            self._version += 1  # our own orders changed
+        elif inputs is not None and not rt.backlog:
+            rt.last_inputs = inputs
         rt.last_bid_layers, rt.last_ask_layers = len(bids), len(asks)
         d.reports.append(
             QuotesComputed(
