@@ -158,6 +158,26 @@ def test_report_flags_wallet_mismatch(tmp_path: Path) -> None:
     assert "MISMATCH" in format_report(report)
 
 
+def test_wallet_check_restarts_at_an_exchange_reset(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite3"
+    ledger = _ledger(path)
+    ledger.record_balance(1_000, 10_000.0, "reset:embedded_sim_start")
+    ledger.record_fill(_fill(1, Side.SELL, 300000, 1000, 5.0, 0.5, 2_000), ETH)
+    ledger.record_balance(3_000, 10_004.5, "stop")
+    # a fresh simulator: the wallet starts over; the earlier history must not leak into this segment
+    ledger.record_balance(4_000, 10_000.0, "reset:embedded_sim_start")
+    ledger.record_fill(_fill(2, Side.BUY, 300000, 1000, 1.0, 0.0, 5_000), ETH)
+    ledger.record_balance(6_000, 10_001.0, "stop")
+    ledger.close()
+    with LedgerReader(path) as reader:
+        report = build_report(reader)
+    assert report.wallet is not None
+    assert len(report.wallet.segments) == 2
+    assert report.wallet.ok
+    assert report.wallet.wallet_delta_usdc == pytest.approx(5.5)
+    assert report.pnl_usdc == pytest.approx(5.5)
+
+
 def test_snapshot_roundtrip_and_runs_counted(tmp_path: Path) -> None:
     path = tmp_path / "l.sqlite3"
     first = _ledger(path)

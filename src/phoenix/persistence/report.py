@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from phoenix.persistence.ledger import LedgerReader
+from phoenix.persistence.ledger import BalanceRow, LedgerReader
 
 DEFAULT_TOLERANCE_USDC = 1e-4
 
@@ -40,20 +40,47 @@ class SymbolFigures:
 
 
 @dataclass(slots=True)
-class WalletCheck:
-    """Ledger vs wallet over the recorded balance window."""
+class WalletSegment:
+    """One stretch of continuous exchange history: from a recorded balance to the last one before a reset."""
 
+    start_ns: int
+    end_ns: int
     wallet_start_usdc: float
     wallet_end_usdc: float
     ledger_delta_usdc: float
-    start_ns: int
-    end_ns: int
+
+
+@dataclass(slots=True)
+class WalletCheck:
+    """Ledger vs wallet over the recorded balance windows.
+
+    A balance journalled with a reason starting ``reset:`` (e.g. a fresh embedded simulator) starts a new
+    segment: the wallet history before it belongs to another exchange instance. Over every segment,
+    Σ realised − fees + funding of the fills/funding inside it must equal the change of the wallet.
+    """
+
+    segments: list[WalletSegment]
     tolerance_usdc: float
 
     @property
+    def wallet_start_usdc(self) -> float:
+        """Wallet at the start of the first segment."""
+        return self.segments[0].wallet_start_usdc
+
+    @property
+    def wallet_end_usdc(self) -> float:
+        """Wallet at the end of the last segment."""
+        return self.segments[-1].wallet_end_usdc
+
+    @property
     def wallet_delta_usdc(self) -> float:
-        """Change of the wallet balance over the window."""
-        return self.wallet_end_usdc - self.wallet_start_usdc
+        """Σ over segments of the wallet change."""
+        return sum(s.wallet_end_usdc - s.wallet_start_usdc for s in self.segments)
+
+    @property
+    def ledger_delta_usdc(self) -> float:
+        """Σ over segments of realised − fees + funding."""
+        return sum(s.ledger_delta_usdc for s in self.segments)
 
     @property
     def mismatch_usdc(self) -> float:
@@ -62,8 +89,11 @@ class WalletCheck:
 
     @property
     def ok(self) -> bool:
-        """True when Σ realised − fees + funding matches Δ wallet within the tolerance."""
-        return abs(self.mismatch_usdc) <= self.tolerance_usdc
+        """True when every segment balances within the tolerance."""
+        return all(
+            abs(s.ledger_delta_usdc - (s.wallet_end_usdc - s.wallet_start_usdc)) <= self.tolerance_usdc
+            for s in self.segments
+        )
 
 
 @dataclass(slots=True)
@@ -132,6 +162,7 @@ class LedgerReport:
                 "wallet_delta_usdc": w.wallet_delta_usdc,
                 "ledger_delta_usdc": w.ledger_delta_usdc,
                 "mismatch_usdc": w.mismatch_usdc,
+                "segments": len(w.segments),
                 "ok": w.ok,
             }
         return out
@@ -169,20 +200,23 @@ def build_report(reader: LedgerReader, tolerance_usdc: float = DEFAULT_TOLERANCE
         if s.orders_placed == 0:
             s.orders_filled = len(ids)
 
-    balances = reader.balances()
-    if len(balances) >= 2:
-        first, last = balances[0], balances[-1]
-        fills = reader.fills(since_ns=first.ts_ns + 1, until_ns=last.ts_ns)
-        funding = reader.funding(since_ns=first.ts_ns + 1, until_ns=last.ts_ns)
-        ledger_delta = sum(f.realized_pnl_usdc - f.fee_usdc for f in fills) + sum(a for _t, _s, a in funding)
-        report.wallet = WalletCheck(
-            wallet_start_usdc=first.wallet_usdc,
-            wallet_end_usdc=last.wallet_usdc,
-            ledger_delta_usdc=ledger_delta,
-            start_ns=first.ts_ns,
-            end_ns=last.ts_ns,
-            tolerance_usdc=tolerance_usdc,
-        )
+    segments: list[WalletSegment] = []
+    current: list[BalanceRow] = []
+    for row in [*reader.balances(), None]:
+        if row is None or (row.reason.startswith("reset:") and current):
+            if len(current) >= 2:
+                first, last = current[0], current[-1]
+                fills = reader.fills(since_ns=first.ts_ns + 1, until_ns=last.ts_ns)
+                funding = reader.funding(since_ns=first.ts_ns + 1, until_ns=last.ts_ns)
+                delta = sum(f.realized_pnl_usdc - f.fee_usdc for f in fills) + sum(a for _t, _s, a in funding)
+                segments.append(
+                    WalletSegment(first.ts_ns, last.ts_ns, first.wallet_usdc, last.wallet_usdc, delta)
+                )
+            current = []
+        if row is not None:
+            current.append(row)
+    if segments:
+        report.wallet = WalletCheck(segments=segments, tolerance_usdc=tolerance_usdc)
     return report
 
 
@@ -209,8 +243,8 @@ def format_report(report: LedgerReport) -> str:
         verdict = "OK" if w.ok else "MISMATCH"
         lines.append(
             f"wallet check: Σ realised − fees + funding = {w.ledger_delta_usdc:.6f} USDC;"
-            f" Δ wallet = {w.wallet_end_usdc:.6f} − {w.wallet_start_usdc:.6f}"
-            f" = {w.wallet_delta_usdc:.6f} USDC"
-            f" → {verdict} (diff {w.mismatch_usdc:+.6f})"
+            f" Δ wallet = {w.wallet_delta_usdc:.6f} USDC"
+            f" ({w.wallet_start_usdc:.6f} → {w.wallet_end_usdc:.6f})"
+            f" → {verdict} (diff {w.mismatch_usdc:+.6f}; {len(w.segments)} segment(s))"
         )
     return "\n".join(lines)
