@@ -1,4 +1,5 @@
-"""The Trader never raises on any sequence of plausible (even contradictory) events, and keeps its limits."""
+"""The Trader never raises on any sequence of plausible (even contradictory) events, keeps its limits, and
+skipping unchanged requotes never changes what it sends."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ statuses = st.sampled_from(list(OrderStatus))
 codes = st.sampled_from([None, -2011, -2013, -5022, -1003, -4164])
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.lists(st.tuples(kinds, st.integers(0, 10_000), statuses, codes, st.integers(-300, 300)), max_size=80)
 )
@@ -41,11 +42,20 @@ def test_any_event_sequence_is_handled_without_raising(
     ops: list[tuple[str, int, OrderStatus, int | None, int]],
 ) -> None:
     t = Trader(make_config(net_max=0.3), {"ETHUSDC": eth_filters()}, wallet_usdc=5_000.0, id_seed_ms=T0 // MS)
+    # a twin that never skips an unchanged requote must send exactly the same actions
+    twin = Trader(
+        make_config(net_max=0.3),
+        {"ETHUSDC": eth_filters()},
+        wallet_usdc=5_000.0,
+        id_seed_ms=T0 // MS,
+        skip_unchanged=False,
+    )
     now = T0
     bid = BID
     sent: list[PlaceOrder] = []
     trade = 0
     t.on_event(MarketDataStatus(symbol="ETHUSDC", ts_ns=now, in_sync=True))
+    twin.on_event(MarketDataStatus(symbol="ETHUSDC", ts_ns=now, in_sync=True))
     for kind, k, status, code, move in ops:
         now += 137 * MS
         ev: Event
@@ -100,11 +110,14 @@ def test_any_event_sequence_is_handled_without_raising(
             ev = MarketDataStatus(symbol="ETHUSDC", ts_ns=now, in_sync=k % 3 != 0)
         elif kind == "halt":
             d = t.halt("ETHUSDC", "fuzz", now) if k % 2 else t.resume(None, now)
+            d2 = twin.halt("ETHUSDC", "fuzz", now) if k % 2 else twin.resume(None, now)
+            assert d.actions == d2.actions
             sent.extend(a for a in d.actions if isinstance(a, PlaceOrder))
             continue
         else:
             continue
         d = t.on_event(ev)
+        assert d.actions == twin.on_event(ev).actions
         sent.extend(a for a in d.actions if isinstance(a, PlaceOrder))
         # whatever happened, the trader never adds exposure beyond net_max on its own
         for a in d.actions:

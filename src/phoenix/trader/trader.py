@@ -215,6 +215,8 @@ class Trader:
             self._on_config(event, d)
         elif isinstance(event, TradePrinted | FundingPaid):
             self.store.apply(event)
+        if d.actions:
+            self._version += 1
         return d
 
     def _interval_ns(self, rt: _SymbolRuntime, now_ns: int) -> int:
@@ -301,6 +303,7 @@ class Trader:
         for o in self.orders.needing_cancel(symbol):
             action = self.orders.cancel(o, now_ns)
             if action is not None:
+                self._version += 1
                 d.actions.append(action)
                 rt.flicker.record(now_ns, 1)
         self._sync_pending(st)
@@ -381,6 +384,7 @@ class Trader:
                 reentry = self.orders.get(grinder.reentry_id, symbol) if grinder.reentry_id else None
                 if reentry is not None and reentry.status not in TERMINAL:
                     action = self.orders.cancel(reentry, now_ns)
+                    self._version += 1
                     if action is not None:
                         d.actions.append(action)
                 grinder.reentry_done(now_ns)
@@ -462,6 +466,7 @@ class Trader:
             return
         d.actions.append(CancelAll(symbol=symbol, reason=reason))
         self.orders.mark_all_canceling(symbol, now_ns)
+        self._version += 1
         st = self.store.symbols.get(symbol)
         if st is not None:
             self._sync_pending(st)
@@ -478,6 +483,7 @@ class Trader:
     def halt(self, symbol: str, reason: str, now_ns: int) -> Decision:
         """Cancel a symbol's orders and latch it halted (e.g. an unexplained reconcile mismatch)."""
         d = Decision()
+        self._version += 1
         rt = self._rt.get(symbol)
         if rt is None:
             return d
@@ -489,6 +495,7 @@ class Trader:
     def resume(self, symbol: str | None, now_ns: int) -> Decision:
         """Explicit resume: one symbol's halt, or (``None``) every symbol plus the stop-loss latch."""
         d = Decision()
+        self._version += 1
         if symbol is None:
             self.portfolio.resume(self.store)
             self.stopped = False
@@ -507,6 +514,7 @@ class Trader:
     def cancel_all_quotes(self, reason: str, now_ns: int) -> Decision:
         """Graceful stop: cancel every order, keep the inventory, quote nothing until ``resume(None)``."""
         d = Decision()
+        self._version += 1
         self.stopped = True
         for symbol, rt in self._rt.items():
             self._cancel_all(symbol, reason, now_ns, d)
@@ -547,6 +555,7 @@ class Trader:
             reduce_only=True,
         )
         self.rate.consume(symbol, now_ns, 1)
+        self._version += 1
         rt.grinder.fired(action.client_order_id, now_ns)
         d.actions.append(action)
         d.reports.append(
@@ -740,6 +749,7 @@ class Trader:
             purpose=OrderPurpose.GRIND_REENTRY,
         )
         self.rate.consume(st.symbol, now_ns, 1)
+        self._version += 1
         rt.grinder.reentry_placed(action.client_order_id)
         rt.pending_reentry = None
         d.actions.append(action)
@@ -788,6 +798,7 @@ class Trader:
 
     def restore(self, snapshot: dict[str, object]) -> None:
         """Restore from ``to_snapshot``. Restored open orders are UNKNOWN until the exchange confirms them."""
+        self._version += 1
         store = snapshot.get("store")
         if isinstance(store, dict):
             filters = {name: st.filters for name, st in self.store.symbols.items()}
