@@ -812,16 +812,20 @@ class RunnerApp:
             await self._arm_deadman()
 
     async def _reconcile_loop(self) -> None:
+        last = time.monotonic()
         while True:
+            await asyncio.sleep(0.25)
             interval = self.config.global_.reconcile_interval_s
             user_down = self.user is not None and not self.user.connected.is_set()
             if user_down:
                 # a quiet/dead user stream with open orders is an incident: poll the exchange faster
                 interval = min(interval, USER_STREAM_DOWN_RECONCILE_S)
-            await asyncio.sleep(interval)
+            if time.monotonic() - last < interval:
+                continue
             if user_down:
                 log.warning("user_stream_down_polling", interval_s=interval)
             await self._reconcile_safely("periodic")
+            last = time.monotonic()
 
     async def _reconcile_safely(self, why: str) -> None:
         if self.reconciler is None or self.stopping:
