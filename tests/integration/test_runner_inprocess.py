@@ -98,7 +98,7 @@ async def test_frozen_market_stream_cancels_quotes_within_stale_age(tmp_path: Pa
         try:
             async with running_app(sim, tmp_path, stale_book_ms=500) as app:
                 await wait_for(lambda: _full(sim), 10)
-                sim.faults.freeze_ws(4.0, route="public")  # the stream stays open but says nothing
+                sim.faults.freeze_ws(2.5, route="public")  # the stream stays open but says nothing
                 took = await wait_for(lambda: not own_orders(sim), 5, step_s=0.02)
                 assert took < 0.5 + 0.6  # stale age + timer period + one round trip, with margin
                 assert app.metrics.symbols["ETHUSDC"].state is not None
