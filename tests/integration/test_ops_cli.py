@@ -117,7 +117,7 @@ async def test_second_instance_is_refused_by_the_lock(tmp_path: Path) -> None:
             assert code == 2
             assert f"pid {first.pid}" in err
         finally:
-            first.send_signal(signal.SIGTERM)
+            first.send_signal(signal.SIGINT)  # Ctrl-C: the same graceful stop as SIGTERM
             assert await asyncio.wait_for(first.wait(), 30) == 0
             await pump.stop()
         assert own_orders(sim) == []

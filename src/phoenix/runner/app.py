@@ -408,6 +408,10 @@ class RunnerApp:
     async def run(self) -> int:
         """Run until stopped; returns the process exit code."""
         self.lock.acquire()
+        loop = asyncio.get_running_loop()
+        if self.install_signal_handlers:  # from the very start: a stop during start-up is graceful too
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self.request_stop, sig.name)
         try:
             try:
                 await self._start()
@@ -421,6 +425,9 @@ class RunnerApp:
             await self._shutdown()
             return self.exit_code
         finally:
+            if self.install_signal_handlers:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
             self.lock.release()
 
     async def _start(self) -> None:
@@ -586,10 +593,6 @@ class RunnerApp:
         await asyncio.sleep(0)
 
     async def _wait_stop(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self.install_signal_handlers:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, self.request_stop, sig.name)
         waiters = [
             asyncio.create_task(self.stop_event.wait()),
             asyncio.create_task(self.supervisor.wait_failed()),
@@ -604,9 +607,6 @@ class RunnerApp:
             self.exit_code = 1
         elif not self.stop_reason:
             self.stop_reason = "duration elapsed"
-        if self.install_signal_handlers:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
 
     def request_stop(self, reason: str = "requested") -> None:
         """Ask the runner to stop gracefully (cancel quotes, keep inventory)."""
