@@ -63,6 +63,26 @@ def test_proportional_model_spreads_cancels_ahead_and_behind() -> None:
     assert venue.order(view).executed_qty_steps == 10
 
 
+def test_proportional_model_does_not_count_a_trade_twice() -> None:
+    # a print advances the queue; the feed's next change at that price is the same volume leaving
+    venue = make_venue(queue_model="proportional")
+    view, _ = venue.place(Side.BUY, BID0, 100)  # 1.0 ahead
+    venue.ex.apply_market_trade(SYM, BID0, 0.4, Side.SELL, T0 + 20)
+    assert venue.ex.queue_ahead(venue.a, SYM, order_id=view.order_id) == pytest.approx(0.6)
+    venue.ex.apply_market_delta(SYM, [(BID0, 0.6)], [], T0 + 21)  # 1.0 → 0.6: explained by the print
+    assert venue.ex.queue_ahead(venue.a, SYM, order_id=view.order_id) == pytest.approx(0.6)
+    venue.ex.apply_market_delta(SYM, [(BID0, 0.3)], [], T0 + 22)  # now a real cancel: half the level
+    assert venue.ex.queue_ahead(venue.a, SYM, order_id=view.order_id) == pytest.approx(0.3)
+
+
+def test_proportional_model_spreads_only_the_unexplained_part_of_a_shrink() -> None:
+    venue = make_venue(queue_model="proportional")
+    view, _ = venue.place(Side.BUY, BID0, 100)  # 1.0 ahead
+    venue.ex.apply_market_trade(SYM, BID0, 0.2, Side.SELL, T0 + 20)  # ahead 0.8
+    venue.ex.apply_market_delta(SYM, [(BID0, 0.4)], [], T0 + 21)  # 0.2 traded + 0.4 cancelled of 0.8
+    assert venue.ex.queue_ahead(venue.a, SYM, order_id=view.order_id) == pytest.approx(0.8 * 0.4 / 0.8)
+
+
 def test_price_time_priority_between_participants(venue: Venue) -> None:
     first, _ = venue.place(Side.BUY, BID0, 100, account=venue.a)
     second, _ = venue.place(Side.BUY, BID0, 100, account=venue.b)

@@ -244,6 +244,7 @@ class SimExchange:
                 break
             left -= steps * step
             self._fx.maker_fill(m, o, steps, now_ms, events)
+        book.note_trade(si, price_ticks, qty)
         if eaten > 0.0:
             for o in book.own[si].get(price_ticks, ()):
                 o.queue_ahead = o.queue_ahead - eaten if o.queue_ahead > eaten else 0.0

@@ -4,8 +4,10 @@ Queue model: a resting order joins the back of its price level, behind the displ
 (``queue_ahead``, base units). It advances when trades print at its price and when the level
 shrinks: ``conservative`` assumes cancellations happen behind us unless the level shrinks below our
 queue (``queue_ahead = min(queue_ahead, level)``); ``proportional`` assumes they are spread evenly
-(``queue_ahead *= new / old``). Orders of simulated participants at one price keep FIFO order
-among themselves; ``queue_ahead`` is non-decreasing along that FIFO.
+(``queue_ahead *= new / (old − traded)``, where ``traded`` is the printed volume at that price since the
+level's last change: that part of the shrink is the trade, which already moved the queue). Orders
+of simulated participants at one price keep FIFO order among themselves; ``queue_ahead`` is
+non-decreasing along that FIFO.
 
 Levels are dicts keyed by int ticks; the best market price is tracked incrementally (a removed best
 is rescanned once, lazily); participants' prices keep a small sorted list. Side index 0 = bids,
@@ -139,6 +141,7 @@ class Book:
         "_own_prices",
         "_stale",
         "_touched",
+        "_traded",
         "include_own",
         "last_diff_id",
         "mkt",
@@ -166,6 +169,8 @@ class Book:
         self.own_steps: tuple[dict[int, int], dict[int, int]] = ({}, {})
         self._own_prices: tuple[list[int], list[int]] = ([], [])  # ascending
         self._touched: tuple[set[int], set[int]] = (set(), set())
+        # printed volume per price since the level's last change (proportional model only)
+        self._traded: tuple[dict[int, float], dict[int, float]] = ({}, {})
         self.update_id = 0
         self.last_diff_id = 0
 
@@ -174,6 +179,16 @@ class Book:
     def set_market_level(self, si: int, price: int, qty: float) -> None:
         """Set one market level to an absolute qty (≤ 0 removes) and re-rank queues at that price."""
         self.apply_levels(si, ((price, qty),))
+
+    def note_trade(self, si: int, price: int, qty: float) -> None:
+        """Remember a market print at a level holding our orders (proportional model only).
+
+        The feed's next change at that price includes the printed volume; it must not be spread over
+        the queue a second time.
+        """
+        if self.proportional and price in self.own[si]:
+            traded = self._traded[si]
+            traded[price] = traded.get(price, 0.0) + qty
 
     def apply_levels(self, si: int, levels: Iterable[tuple[int, float]]) -> None:
         """Set market levels to absolute quantities (the feed hot path, with locals bound once).
@@ -188,8 +203,11 @@ class Book:
         best = self._best[si]
         stale = self._stale[si]
         is_bid = si == BID
+        traded = self._traded[si]
         for price, qty in levels:
             old = get(price)
+            if traded and qty >= (old or 0.0):
+                traded.pop(price, None)  # the level grew or reappeared: older prints explain nothing
             if qty <= QTY_EPS:
                 if old is None:
                     continue
@@ -209,9 +227,13 @@ class Book:
                 orders = own.get(price)
                 if orders:
                     if self.proportional:
-                        ratio = qty / old
+                        # the part of the shrink that a print at this price explains already moved us
+                        base = old - traded.pop(price, 0.0) if traded else old
+                        ratio = qty / base if base > qty else 1.0
                         for o in orders:
                             o.queue_ahead *= ratio
+                            if o.queue_ahead > qty:
+                                o.queue_ahead = qty
                     else:
                         for o in orders:
                             if o.queue_ahead > qty:
@@ -224,6 +246,7 @@ class Book:
         for si in (BID, ASK):
             self._touched[si].update(self.mkt[si])
             self.mkt[si].clear()
+            self._traded[si].clear()
             self._best[si] = None
             self._stale[si] = False
 
@@ -297,6 +320,7 @@ class Book:
         else:
             del self.own[si][price]
             del self.own_steps[si][price]
+            self._traded[si].pop(price, None)
             prices = self._own_prices[si]
             del prices[bisect_left(prices, price)]
         if self.include_own:
