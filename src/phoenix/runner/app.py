@@ -27,6 +27,8 @@ from phoenix.config_watch import ConfigWatcher
 from phoenix.core.types import (
     Action,
     BalanceUpdated,
+    BookDelta,
+    BookSnapshot,
     ConfigChanged,
     Event,
     FundingPaid,
@@ -38,6 +40,7 @@ from phoenix.core.types import (
     Side,
     SymbolFilters,
     TimerFired,
+    TopOfBook,
 )
 from phoenix.errors import ExchangeError, PhoenixError
 from phoenix.exchange.binance.gateway import OrderGateway
@@ -108,16 +111,16 @@ class SymbolWorker:
             while not inbox.empty() and len(batch) < 1024:
                 batch.append(inbox.get_nowait())
             actions: list[Action] = []
-            tick_recv_ns = 0
             for recv_ns, event in batch:
                 self.events += 1
+                if recv_ns and isinstance(event, BookDelta | BookSnapshot | TopOfBook):
+                    # the oldest book change not yet covered by a requote of this symbol
+                    app.pending_tick_ns.setdefault(self.symbol, recv_ns)
                 produced = app.decide(event)
                 if produced:
                     actions.extend(produced)
-                    if recv_ns and not tick_recv_ns:
-                        tick_recv_ns = recv_ns
             if actions:
-                app.executor_submit(actions, tick_recv_ns)
+                app.executor_submit(actions)
 
 
 class RunnerApp:
@@ -182,6 +185,7 @@ class RunnerApp:
         self.workers: dict[str, SymbolWorker] = {s: SymbolWorker(self, s) for s in self.symbols}
         self.exchange_ids: BoundedMap[int, str] = BoundedMap(_MAX_REMEMBERED)
         self.pinning: dict[str, bool] = {s: False for s in self.symbols}
+        self.pending_tick_ns: dict[str, int] = {}
         self._seen_trades: BoundedMap[tuple[str, int], bool] = BoundedMap(_MAX_REMEMBERED)
         self.wallet_usdc = 0.0
         self.final_symbols: dict[str, dict[str, Any]] = {}
@@ -215,10 +219,10 @@ class RunnerApp:
             return [a for a in decision.actions if not _opens_risk(a)]
         return list(decision.actions)
 
-    def executor_submit(self, actions: list[Action], tick_recv_ns: int = 0) -> None:
+    def executor_submit(self, actions: list[Action]) -> None:
         """Hand actions to the executor (no-op before start)."""
         if self.executor is not None and actions:
-            self.executor.submit(actions, tick_recv_ns)
+            self.executor.submit(actions)
 
     def feed(self, event: Event, recv_ns: int = 0) -> None:
         """Route an event to its symbol's worker (account events are decided inline)."""
@@ -315,6 +319,12 @@ class RunnerApp:
         for r in reports:
             if isinstance(r, QuotesComputed):
                 self.pinning[r.symbol] = r.pinning_side is not None
+                tick_ns = self.pending_tick_ns.pop(r.symbol, 0)
+                if tick_ns and r.places + r.modifies + r.cancels > 0:
+                    # book change received → the requote that sent orders for it (pacing included)
+                    dt = time.perf_counter_ns() - tick_ns
+                    self.stats.add_tick_to_order(dt)
+                    self.metrics.tick_to_order.observe(dt / 1e9)
                 continue
             kind = type(r).__name__
             self.metrics.risk_reports.labels(kind).inc()

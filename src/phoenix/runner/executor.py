@@ -104,7 +104,7 @@ class ActionExecutor:
 
     # ------------------------------------------------------------------ dispatch
 
-    def submit(self, actions: Sequence[Action], tick_recv_ns: int = 0) -> None:
+    def submit(self, actions: Sequence[Action]) -> None:
         """Journal and send ``actions`` (one symbol or many); returns immediately.
 
         Actions of a symbol whose list holds a ``CancelAll``/``Flatten`` run in order in one task (nothing
@@ -133,11 +133,6 @@ class ActionExecutor:
                 self._spawn(self._modify(a), f"modify:{a.client_order_id}")
         if places:
             self._spawn(self._place_many(places), f"place:{places[0].symbol}:{len(places)}")
-        if tick_recv_ns and actions:
-            # the requests are written by their tasks within this loop iteration; time to hand-off
-            dt = time.perf_counter_ns() - tick_recv_ns
-            self.stats.add_tick_to_order(dt)
-            self.metrics.tick_to_order.observe(dt / 1e9)
 
     def _journal_counts(self, actions: Sequence[Action]) -> None:
         now = self._now_ns()
