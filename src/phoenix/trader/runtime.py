@@ -1,0 +1,48 @@
+"""Per-symbol runtime state of the trader and the ``Decision`` it returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from phoenix.core.types import Action, Side
+from phoenix.risk.flicker import FlickerGuard
+from phoenix.risk.grinding import Grinder, GrindReentry
+from phoenix.risk.guard import SymbolGuard
+from phoenix.trader.reports import Report
+
+MS = 1_000_000
+REENTRY_LAYER = 1000  # layer index of grinding's re-entry while it travels through the risk trim
+POST_ONLY_REJECTED = -5022
+GTX_BACKOFF_MAX_TICKS = 5
+
+
+@dataclass(slots=True)
+class Decision:
+    """What the trader wants done (actions, in order) and the facts behind it (reports)."""
+
+    actions: list[Action] = field(default_factory=list)
+    reports: list[Report] = field(default_factory=list)
+
+    def extend(self, other: Decision) -> None:
+        """Append another decision's actions and reports."""
+        self.actions.extend(other.actions)
+        self.reports.extend(other.reports)
+
+
+@dataclass(slots=True)
+class SymbolRuntime:
+    """What the trader keeps per symbol besides the store: guards, budgets, pacing, grinding."""
+
+    guard: SymbolGuard
+    flicker: FlickerGuard
+    grinder: Grinder
+    last_quote_ns: int = -(10**18)
+    dirty: bool = False
+    failed_closed: bool = False  # quotes cancelled for stale / out-of-sync data; not quoting
+    backlog: bool = False  # the last plan deferred something: re-plan at the next timer
+    pending_reentry: GrindReentry | None = None
+    gtx_backoff_ticks: dict[Side, int] = field(default_factory=dict)  # -5022 ⇒ stay this far off the touch
+    gtx_backoff_until_ns: int = 0
+    last_inputs: tuple[object, ...] | None = None  # everything the last requote depended on
+    last_bid_layers: int = 0
+    last_ask_layers: int = 0
