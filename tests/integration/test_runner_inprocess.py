@@ -25,7 +25,7 @@ from tests.integration.runner_helpers import (
 )
 
 from phoenix.config import load_config
-from phoenix.core.types import Side
+from phoenix.core.types import Flatten, Side
 from phoenix.exchange.sim.server import SimServer
 from phoenix.exchange.sim.testing import running_sim
 from phoenix.runner.app import RunnerApp
@@ -85,10 +85,14 @@ async def test_fill_delivered_only_by_user_stream_moves_the_risk_position(tmp_pa
                 await wait_for(lambda: fill_rate_metric() > 0.0, 2)
                 position_metric = app.metrics.registry.get_sample_value("mm_position", {"symbol": "ETHUSDC"})
                 assert position_metric == pytest.approx(expected * 0.001)
+                # the Trader's Flatten action (stop-loss path): cancel, then a reduce-only MARKET order
+                assert app.executor is not None
+                app.executor.submit([Flatten(symbol="ETHUSDC", reason="test")])
+                await wait_for(lambda: own_position_steps(sim) == 0, 5)
+                await wait_for(lambda: st.position.qty_steps == 0, 5)  # learnt from the user stream
         finally:
             await pump.stop()
-        assert own_orders(sim) == []  # graceful stop cancelled every quote...
-        assert own_position_steps(sim) == expected  # ...and kept the inventory
+        assert own_orders(sim) == []  # graceful stop cancelled every quote
 
 
 async def test_frozen_market_stream_cancels_quotes_within_stale_age(tmp_path: Path) -> None:
