@@ -107,7 +107,12 @@ def configured_endpoints(config: PhoenixConfig) -> Endpoints:
     }
     if g.venue is Venue.SIM:
         if u.rest_url is None:
-            raise ConfigError(["global.urls.rest_url: required to reach an external simulator"])
+            raise ConfigError(
+                [
+                    "global.urls.rest_url: required to reach an external simulator (venue sim with API keys"
+                    " set); unset PHOENIX_API_KEY to use the embedded simulator instead"
+                ]
+            )
         ws = u.ws_public_url.rsplit("/", 1)[0] if u.ws_public_url else u.rest_url.replace("http", "ws", 1)
         base = sim_endpoints(u.rest_url, ws)
         return endpoints_for(
