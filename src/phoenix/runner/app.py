@@ -16,7 +16,7 @@ import os
 import signal
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -134,6 +134,8 @@ class RunnerApp:
         report_json: Write the run report here at exit.
         status_view: Show the live terminal table (TTY).
         install_signal_handlers: Handle SIGINT/SIGTERM (off when embedded in tests).
+        env: Environment for config reloads (default ``os.environ``).
+        set_log_level: Re-applies the log level when a reload changes ``global.log_level``.
     """
 
     def __init__(
@@ -147,8 +149,10 @@ class RunnerApp:
         status_view: bool = False,
         install_signal_handlers: bool = True,
         env: Mapping[str, str] | None = None,
+        set_log_level: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
+        self._set_log_level = set_log_level
         self.config_path = Path(config_path) if config_path is not None else None
         self.credentials = credentials
         self.duration_s = duration_s
@@ -878,7 +882,10 @@ class RunnerApp:
 
     def apply_config(self, new: PhoenixConfig) -> None:
         """Take a validated, merged config (reloadable fields only) into the running loop."""
+        old_level = self.config.global_.log_level
         self.config = new
+        if new.global_.log_level != old_level and self._set_log_level is not None:
+            self._set_log_level(new.global_.log_level)
         log.info("config_applied", quote_interval_ms=new.global_.quote_interval_ms)
         self.executor_submit(self.decide(ConfigChanged(ts_ns=self.now_ns(), config=new)))
 

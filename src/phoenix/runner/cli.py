@@ -70,12 +70,12 @@ def run_command(
     state_dir = Path(g.state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     log_stream = None
+    log_format = g.log_format
     if show_status:
         # the terminal belongs to the status table; JSON logs go to a file in the state dir
         log_stream = (state_dir / "phoenix.log").open("a", buffering=1)
-        configure_logging(g.log_level, "json", stream=log_stream)
-    else:
-        configure_logging(g.log_level, g.log_format)
+        log_format = "json"
+    configure_logging(g.log_level, log_format, stream=log_stream)
     from phoenix.runner.app import RunnerApp
 
     app = RunnerApp(
@@ -85,6 +85,7 @@ def run_command(
         duration_s=duration,
         report_json=report_json,
         status_view=show_status,
+        set_log_level=lambda level: configure_logging(level, log_format, stream=log_stream),
     )
     try:
         code = _run_async(app.run())
