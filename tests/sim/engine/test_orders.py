@@ -282,3 +282,42 @@ def test_oldest_closed_orders_are_forgotten_beyond_the_cap(venue: Venue) -> None
         venue.ex.get_order(venue.a, SYM, order_id=views[1].order_id)
     assert _code(exc) == -2013
     assert venue.ex.get_order(venue.a, SYM, order_id=views[2].order_id).status is SimOrderStatus.CANCELED
+
+
+def test_fok_trades_with_own_resting_order_despite_stp(venue: Venue) -> None:
+    # Binance applies STP to IOC/GTC/GTD only: a FOK counts and takes the account's own orders
+    venue.ex.apply_market_snapshot(SYM, [(BID0, 10.0)], [(ASK0 + 1, 0.010)], T0 + 5)
+    own, _ = venue.place(Side.SELL, ASK0, 100, tif=TimeInForce.GTX)
+    view, events = venue.place(Side.BUY, ASK0 + 1, 100, tif=TimeInForce.FOK, stp=StpMode.EXPIRE_TAKER)
+    assert view.status is SimOrderStatus.FILLED and view.executed_qty_steps == 100
+    assert venue.order(own).status is SimOrderStatus.FILLED
+    fills = [e for e in order_updates(events) if e.exec_type is ExecType.TRADE]
+    assert sorted((f.maker, f.last_qty_steps) for f in fills) == [(False, 100), (True, 100)]
+    # beyond own + market size it is still rejected
+    venue.place(Side.SELL, ASK0, 100, tif=TimeInForce.GTX)
+    with pytest.raises(SimError) as exc:
+        venue.place(Side.BUY, ASK0 + 1, 111, tif=TimeInForce.FOK, stp=StpMode.EXPIRE_BOTH)
+    assert _code(exc) == -5021
+
+
+def test_ioc_with_expire_taker_still_expires_at_own_order(venue: Venue) -> None:
+    venue.ex.apply_market_snapshot(SYM, [(BID0, 10.0)], [(ASK0 + 1, 0.010)], T0 + 5)
+    own, _ = venue.place(Side.SELL, ASK0, 100, tif=TimeInForce.GTX)
+    view, _ = venue.place(Side.BUY, ASK0 + 1, 100, tif=TimeInForce.IOC, stp=StpMode.EXPIRE_TAKER)
+    assert view.status is SimOrderStatus.EXPIRED_IN_MATCH and view.executed_qty_steps == 0
+    assert venue.order(own).status is SimOrderStatus.NEW
+
+
+def test_modify_limit_5026_after_10000_amendments(venue: Venue) -> None:
+    view, _ = venue.place(Side.BUY, BID0 - 10, 10, tif=TimeInForce.GTX)
+    for i in range(10_000):
+        venue.ex.modify_order(venue.a, SYM, order_id=view.order_id, price_ticks=BID0 - 11 - i % 2,
+                              qty_steps=10, now_ms=T0 + 20)  # fmt: skip
+    with pytest.raises(SimError) as exc:
+        venue.ex.modify_order(
+            venue.a, SYM, order_id=view.order_id, price_ticks=BID0 - 20, qty_steps=10, now_ms=T0 + 30
+        )
+    assert _code(exc) == -5026
+    after = venue.order(view)
+    assert after.modify_count == 10_000 and after.price_ticks == BID0 - 12 and after.status.is_open
+    venue.ex.cancel_order(venue.a, SYM, order_id=view.order_id, now_ms=T0 + 40)  # still cancellable

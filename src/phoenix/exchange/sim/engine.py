@@ -59,6 +59,7 @@ _NO_TIMER = 2**62
 _MARKET_TAKE_BOUND = 0.05
 _FIRST_ORDER_ID = 8_389_765_490_000_000_000
 _RECENT_TRADES = 1000
+MAX_MODIFICATIONS = 10_000  # amendments per order (Binance -5026)
 _MSG_GTX = (
     "Due to the order could not be executed as maker, the Post Only order will be rejected. "
     "The order will not be recorded in the order history"
@@ -459,7 +460,8 @@ class SimExchange:
     ) -> tuple[OrderView, list[SimEvent]]:
         """Amend price/qty of an open LIMIT order; it loses queue priority (re-queued at the back).
 
-        Raises SimError -2013 (unknown/closed), -5025 (not LIMIT), -5027 (no change), -4003/-4004/-4005,
+        Raises SimError -2013 (unknown/closed), -5025 (not LIMIT), -5026 (already amended
+        ``MAX_MODIFICATIONS`` times), -5027 (no change), -4003/-4004/-4005,
         -4013/-4002, -4016/-4024, -5029 (notional), -2019 (margin). A new qty ≤ executed qty cancels the
         order; a GTX order whose new price would take is cancelled; a GTC order that crosses trades.
         """
@@ -473,6 +475,8 @@ class SimExchange:
             raise SimError(-2013, "Order does not exist.")
         if order.order_type is not OrderType.LIMIT:
             raise SimError(-5025, "Only limit order is supported.")
+        if order.modify_count >= MAX_MODIFICATIONS:
+            raise SimError(-5026, "Exceed maximum modify order limit.")
         if side is not None and side is not order.side:
             raise SimError(-1130, "Data sent for parameter 'side' is not valid.")
         if price_ticks == order.price_ticks and qty_steps == order.orig_qty_steps:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from phoenix.core.types import Side
+from phoenix.core.types import Side, TimeInForce
 from phoenix.exchange.sim.account import Account
 from phoenix.exchange.sim.matching import ASK, BID, Book, OwnOrder
 from phoenix.exchange.sim.sim_types import (
@@ -95,6 +95,15 @@ class MarketState:
         return 0.0
 
 
+def effective_stp(order: OwnOrder) -> StpMode:
+    """Self-trade prevention mode the matcher applies to a taker: NONE for FOK.
+
+    Binance applies ``selfTradePreventionMode`` to IOC/GTC/GTD only (protocol doc §3.3): a FOK order
+    trades with the account's own resting orders, so they count towards the FOK's fillable size.
+    """
+    return StpMode.NONE if order.time_in_force is TimeInForce.FOK else order.stp_mode
+
+
 def reduce_cap(acct: Account, symbol: str, side: Side) -> int:
     """Steps a reduce-only order of ``side`` may still fill (0 = it would open or increase the position)."""
     pos = acct.positions.get(symbol)
@@ -128,6 +137,7 @@ class Settlement:
         rsi = 1 - order.side_idx
         step = m.step
         acct = self.accounts[order.account]
+        stp = effective_stp(order)
         while order.remaining_steps > 0:
             price = book.best(rsi)
             if price is None:
@@ -156,8 +166,8 @@ class Settlement:
                 else:
                     if not o.status.is_open:
                         continue
-                    if o.account == order.account and order.stp_mode is not StpMode.NONE:
-                        mode = order.stp_mode
+                    if o.account == order.account and stp is not StpMode.NONE:
+                        mode = stp
                         if mode is StpMode.EXPIRE_MAKER or mode is StpMode.EXPIRE_BOTH:
                             self.close(m, o, SimOrderStatus.EXPIRED_IN_MATCH, ExecType.EXPIRED,
                                         ExpiryReason.STP, now_ms, events)  # fmt: skip

@@ -138,6 +138,7 @@ class Book:
 
     __slots__ = (
         "_best",
+        "_consumed",
         "_own_prices",
         "_stale",
         "_touched",
@@ -171,6 +172,8 @@ class Book:
         self._touched: tuple[set[int], set[int]] = (set(), set())
         # printed volume per price since the level's last change (proportional model only)
         self._traded: tuple[dict[int, float], dict[int, float]] = ({}, {})
+        # market size our takers took per price that the feed still shows (see ``apply_levels``)
+        self._consumed: tuple[dict[int, float], dict[int, float]] = ({}, {})
         self.update_id = 0
         self.last_diff_id = 0
 
@@ -193,6 +196,11 @@ class Book:
     def apply_levels(self, si: int, levels: Iterable[tuple[int, float]]) -> None:
         """Set market levels to absolute quantities (the feed hot path, with locals bound once).
 
+        Market size our takers consumed at a price (``consume_market``) is still in the feed, which
+        knows nothing of our trades: it is subtracted from the feed's quantity at that price until
+        the feed shows the level at or below what the book holds there (the feed caught up: the
+        consumed lots left it too), or the level disappears, or a snapshot resets the book.
+
         The best price is tracked incrementally; removing it only marks it stale (recomputed once,
         on demand, by ``market_best``), so a batch that walks the book costs one scan at most.
         """
@@ -204,8 +212,14 @@ class Book:
         stale = self._stale[si]
         is_bid = si == BID
         traded = self._traded[si]
+        consumed = self._consumed[si]
         for price, qty in levels:
             old = get(price)
+            if consumed and price in consumed:
+                if qty <= (old or 0.0) + QTY_EPS:
+                    del consumed[price]  # caught up (or gone): the feed is authoritative again
+                else:
+                    qty -= consumed[price]
             if traded and qty >= (old or 0.0):
                 traded.pop(price, None)  # the level grew or reappeared: older prints explain nothing
             if qty <= QTY_EPS:
@@ -247,6 +261,7 @@ class Book:
             self._touched[si].update(self.mkt[si])
             self.mkt[si].clear()
             self._traded[si].clear()
+            self._consumed[si].clear()
             self._best[si] = None
             self._stale[si] = False
 
@@ -261,8 +276,13 @@ class Book:
                         o.queue_ahead = qty
 
     def consume_market(self, si: int, price: int, qty: float) -> None:
-        """Remove traded market qty at a level (our taker took it); queues there move up by ``qty``."""
+        """Remove traded market qty at a level (our taker took it); queues there move up by ``qty``.
+
+        The qty is remembered so that later feed updates at that price do not show it again.
+        """
         levels = self.mkt[si]
+        consumed = self._consumed[si]
+        consumed[price] = consumed.get(price, 0.0) + qty
         old = levels.get(price, 0.0)
         new = old - qty
         if new <= QTY_EPS:
