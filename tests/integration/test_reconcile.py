@@ -1,4 +1,4 @@
-"""REST reconciliation against the loopback simulator: missed fills are explained, foreign orders halt."""
+"""Reconciliation and dead-man safety over loopback: missed fills, foreign orders, an exchange outage."""
 
 from __future__ import annotations
 
@@ -96,3 +96,28 @@ async def test_foreign_open_order_is_an_unexplained_mismatch_that_halts_the_symb
     with LedgerReader(tmp_path / "state" / LEDGER_FILE_NAME) as reader:
         kinds = {k for _t, _s, k, _d in reader.risk_events()}
     assert "reconcile_mismatch" in kinds
+
+
+async def test_dead_man_switch_that_cannot_be_refreshed_halts_until_it_can(tmp_path: Path) -> None:
+    async with running_sim(symbols=["ETHUSDC"], feed="manual") as sim:
+        pump = MarketPump(sim)
+        pump.start()
+        try:
+            async with running_app(
+                sim, tmp_path, deadman_countdown_ms=5000, deadman_refresh_s=1.0, stale_book_ms=5000
+            ) as app:
+                await wait_for(lambda: side_counts(own_orders(sim)) == (24, 24), 10)
+                trader = app.trader
+                assert trader is not None and app.deadman_armed
+                sim.faults.error_storm(kind="unavailable", seconds=4.0)  # REST and ws-fapi answer 503
+                # unarmed for half the countdown ⇒ halted (quotes cancelled by us or, at the latest, by
+                # the exchange's own countdown)
+                await wait_for(lambda: trader.trading_state("ETHUSDC") == "halted", 6)
+                assert not app.deadman_armed
+                await wait_for(lambda: not _ours(sim), 6)
+                # the storm ends, the refresh succeeds: resumed and quoting again
+                await wait_for(lambda: trader.trading_state("ETHUSDC") == "active", 8)
+                await wait_for(lambda: side_counts(own_orders(sim)) == (24, 24), 10)
+                assert app.deadman_armed
+        finally:
+            await pump.stop()

@@ -29,6 +29,7 @@ from phoenix.core.types import (
     BalanceUpdated,
     BookDelta,
     BookSnapshot,
+    CancelAll,
     ConfigChanged,
     Event,
     FundingPaid,
@@ -49,6 +50,7 @@ from phoenix.exchange.binance.rest import BinanceRestClient
 from phoenix.exchange.binance.signing import Signer
 from phoenix.exchange.binance.urls import Endpoints
 from phoenix.exchange.binance.user_stream import UserDataStream
+from phoenix.execution.orders import LiveOrder
 from phoenix.log import get_logger
 from phoenix.metrics import STATE_CODES, Metrics, MetricsServer
 from phoenix.persistence.ledger import LEDGER_FILE_NAME, Ledger, LedgerReader
@@ -78,6 +80,7 @@ from phoenix.trader.trader import Trader
 log = get_logger(__name__)
 
 MS_NS = 1_000_000
+_ACTIONABLE = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
 _AT_EXCHANGE = frozenset(
     {OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_MODIFY}
 )
@@ -197,6 +200,9 @@ class RunnerApp:
         self.deadman_refreshes = 0
         self.last_deadman_ok_ns = 0
         self._background: set[asyncio.Task[None]] = set()
+        self._deadman_halted: set[str] = set()
+        self._halt_cancel_at: dict[str, float] = {}
+        self._mismatch_halted: set[str] = set()
 
     # ------------------------------------------------------------------ time
 
@@ -504,6 +510,7 @@ class RunnerApp:
             self.metrics,
             self.feed,
             self.now_ns,
+            on_cancel_all_failed=self._cancel_all_failed,
         )
         self.reconciler = Reconciler(
             rest,
@@ -552,6 +559,30 @@ class RunnerApp:
         else:
             self.supervisor.start("status_log", self._status_log_loop, critical=False)
         log.info("runner_started", symbols=self.symbols, wallet_usdc=self.wallet_usdc)
+
+    def _cancel_all_failed(self, symbol: str) -> None:
+        """A cancel-all gave up: the orders are still live, so the Trader must see the cancel refused."""
+        trader = self.trader
+        if trader is None:
+            return
+        now = self.now_ns()
+        n = 0
+        for o in trader.orders.open_orders(symbol):
+            if o.status is OrderStatus.PENDING_CANCEL:
+                n += 1
+                self.feed(
+                    OrderUpdated(
+                        symbol=symbol,
+                        ts_ns=now,
+                        client_order_id=o.client_order_id,
+                        status=OrderStatus.REJECTED,
+                        side=o.side,
+                        price_ticks=o.price_ticks,
+                        qty_steps=o.qty_steps,
+                        error_code=None,
+                    )
+                )
+        log.critical("cancel_all_gave_up", symbol=symbol, orders_reverted=n)
 
     def _make_gateway(self) -> OrderGateway:
         assert self.endpoints is not None and self.rest is not None and self.signer is not None
@@ -790,6 +821,7 @@ class RunnerApp:
             if st.last_book_ts_ns:
                 m.book_age_seconds.set(max(0.0, (now - st.last_book_ts_ns) / 1e9))
             m.pinning_active.set(1 if self.pinning.get(s) else 0)
+        self._enforce_halts(trader)
         if all_full and not self.stats.all_ladders_full_at_ns:
             self.stats.all_ladders_full_at_ns = time.time_ns()
             log.info("all_ladders_full", seconds=(self.stats.all_ladders_full_at_ns - self.started_ns) / 1e9)
@@ -804,7 +836,26 @@ class RunnerApp:
             if usage:
                 self.stats.observe_rate_limit(max(usage.values()) * 100.0)
 
-    async def _arm_deadman(self) -> None:
+    def _enforce_halts(self, trader: Trader) -> None:
+        """A halted symbol must end up with no order: if some are still acknowledged at the exchange and no
+        cancel is under way (e.g. its cancel-all failed during an outage), cancel again (≤ once per 5 s)."""
+        now = time.monotonic()
+        for symbol in self.symbols:
+            if trader.trading_state(symbol) != "halted" and not trader.stopped:
+                continue
+            orders = trader.orders.open_orders(symbol)
+            if not any(o.status in _ACTIONABLE for o in orders):
+                continue
+            if any(o.status is OrderStatus.PENDING_CANCEL for o in orders):
+                continue
+            if now - self._halt_cancel_at.get(symbol, 0.0) < 5.0:
+                continue
+            self._halt_cancel_at[symbol] = now
+            log.warning("halted_symbol_still_has_orders", symbol=symbol, orders=len(orders))
+            self.executor_submit([CancelAll(symbol=symbol, reason="halted_orders_left")])
+
+    async def _arm_deadman(self) -> bool:
+        """(Re)arm ``countdownCancelAll`` for every symbol; True when all succeeded."""
         assert self.rest is not None
         countdown = self.config.global_.deadman_countdown_ms
         results = await asyncio.gather(
@@ -812,13 +863,51 @@ class RunnerApp:
         )
         failed = [s for s, r in zip(self.symbols, results, strict=True) if isinstance(r, BaseException)]
         if failed:
-            log.error("deadman_refresh_failed", symbols=failed, errors=[repr(r) for r in results if r])
-            return
+            errors = [repr(r) for r in results if isinstance(r, BaseException)]
+            log.error("deadman_refresh_failed", symbols=failed, errors=errors[:3])
+            self._deadman_guard(ok=False)
+            return False
         if not self.deadman_armed:
             log.info("deadman_armed", countdown_ms=countdown, symbols=self.symbols)
         self.deadman_armed = True
         self.deadman_refreshes += 1
         self.last_deadman_ok_ns = time.time_ns()
+        self._deadman_guard(ok=True)
+        return True
+
+    def _deadman_guard(self, ok: bool) -> None:
+        """Fail closed while the exchange dead-man switch cannot be kept armed.
+
+        If no refresh succeeded for half the countdown, a frozen process could leave orders behind: halt
+        every symbol (cancel quotes, keep inventory). When refreshing works again, resume exactly the
+        symbols halted for this reason (never one halted by reconciliation or the stop-loss latch).
+        """
+        trader = self.trader
+        if trader is None:
+            return
+        now = self.now_ns()
+        if ok:
+            if not self._deadman_halted:
+                return
+            for symbol in sorted(self._deadman_halted - self._mismatch_halted):
+                if trader.trading_state(symbol) == "halted":
+                    self.executor_submit(list(trader.resume(symbol, now).actions))
+            log.warning("deadman_rearmed_resumed", symbols=sorted(self._deadman_halted))
+            self._deadman_halted.clear()
+            return
+        unarmed_ns = time.time_ns() - self.last_deadman_ok_ns
+        if unarmed_ns * 2 < self.config.global_.deadman_countdown_ms * MS_NS:
+            return
+        self.deadman_armed = False
+        for symbol in self.symbols:
+            if symbol in self._deadman_halted or trader.trading_state(symbol) == "halted":
+                continue
+            self._deadman_halted.add(symbol)
+            self.executor_submit(list(trader.halt(symbol, "deadman_unarmed", now).actions))
+            if self.ledger is not None:
+                detail = {"unarmed_ms": unarmed_ns // MS_NS}
+                self.ledger.record_risk_event(now, symbol, "deadman_unarmed", detail)
+        log.critical("deadman_unarmed_halted", symbols=sorted(self._deadman_halted))
 
     async def _deadman_loop(self) -> None:
         while True:
@@ -863,6 +952,7 @@ class RunnerApp:
         if self.ledger is not None:
             detail = dataclasses.asdict(m)
             self.ledger.record_risk_event(self.now_ns(), m.symbol, "reconcile_mismatch", detail)
+        self._mismatch_halted.add(m.symbol)
         if self.trader is not None:
             decision = self.trader.halt(m.symbol, f"reconcile_{m.kind}_mismatch", self.now_ns())
             self.executor_submit(list(decision.actions))
@@ -900,9 +990,8 @@ class RunnerApp:
         def open_ids(symbol: str) -> set[str]:
             return {o.client_order_id for o in trader().orders.iter_open(symbol)}
 
-        def status_of(symbol: str, client_order_id: str) -> OrderStatus | None:
-            order = trader().orders.get(client_order_id, symbol)
-            return order.status if order is not None else None
+        def order_of(symbol: str, client_order_id: str) -> LiveOrder | None:
+            return trader().orders.get(client_order_id, symbol)
 
         def in_flight(symbol: str) -> set[str]:
             return {
@@ -916,7 +1005,7 @@ class RunnerApp:
                 trade_id
             )
 
-        return TraderView(position_steps, open_ids, in_flight, seen, self.exchange_ids.get, status_of)
+        return TraderView(position_steps, open_ids, in_flight, seen, self.exchange_ids.get, order_of)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -43,6 +43,8 @@ log = get_logger(__name__)
 
 Feed = Callable[[Event], None]
 _CANCEL_GONE_CODES = frozenset({-2011, -2013})
+_TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED})
+CANCEL_ALL_ATTEMPTS = 12
 
 
 class ActionExecutor:
@@ -57,6 +59,7 @@ class ActionExecutor:
         metrics: Prometheus metrics.
         feed: Puts an outcome event into the worker inbox of its symbol.
         now_ns: Clock for journal timestamps (server-corrected wall clock).
+        on_cancel_all_failed: Called with the symbol when a cancel-all gave up (orders still live).
     """
 
     def __init__(
@@ -69,8 +72,10 @@ class ActionExecutor:
         metrics: Metrics,
         feed: Feed,
         now_ns: Callable[[], int],
+        on_cancel_all_failed: Callable[[str], None] | None = None,
     ) -> None:
         self.gateway = gateway
+        self._on_cancel_all_failed = on_cancel_all_failed
         self.rest = rest
         self.filters = dict(filters)
         self.ledger = ledger
@@ -198,42 +203,73 @@ class ActionExecutor:
         self._feed(self._update(action, OrderStatus.UNKNOWN, result.code))
         await self._resolve(action.symbol, action.client_order_id, action, never_existed=OrderStatus.REJECTED)
 
+    async def _query(self, symbol: str, client_order_id: str, attempts: int = 5) -> OrderResult | None:
+        """The exchange's view of an order (CONFIRMED with its state, or REJECTED = it does not exist);
+        None if every query failed."""
+        delay = 0.2
+        for _ in range(attempts):
+            res = await self.gateway.query(symbol, client_order_id)
+            if res.outcome is not Outcome.UNKNOWN:
+                return res
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        log.error("order_unresolved", symbol=symbol, client_order_id=client_order_id)
+        return None
+
     async def _resolve(
         self,
         symbol: str,
         client_order_id: str,
         action: PlaceOrder | CancelOrder | ModifyOrder,
         never_existed: OrderStatus,
-        attempts: int = 5,
     ) -> None:
-        """Query an order until its state is known; feed it (``never_existed`` when -2013)."""
-        delay = 0.2
-        for _ in range(attempts):
-            res = await self.gateway.query(symbol, client_order_id)
-            if res.outcome is Outcome.CONFIRMED and res.order is not None:
-                self._feed(res.order)
-                return
-            if res.outcome is Outcome.REJECTED:
-                self._feed(self._update(action, never_existed, res.code))
-                return
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-        log.error("order_unresolved", symbol=symbol, client_order_id=client_order_id)
+        """Resolve an unknown place: feed the queried state (``never_existed`` when -2013)."""
+        res = await self._query(symbol, client_order_id)
+        if res is None:
+            return  # stays UNKNOWN (counted as live); reconciliation queries it again
+        if res.outcome is Outcome.CONFIRMED and res.order is not None:
+            self._feed(res.order)
+        else:
+            self._feed(self._update(action, never_existed, res.code))
+
+    async def _settle_request(self, action: CancelOrder | ModifyOrder, code: int | None) -> None:
+        """A cancel/amend without a clear answer: the queried state decides what happened.
+
+        Terminal (filled/cancelled/expired) is a fact and fed as is; an open order whose state does not
+        show the request done means the request did not happen: ``REJECTED`` puts the order back as it
+        was (the tracker's rule), so the Trader can decide again. -2013 (the order does not exist) is
+        terminal.
+        """
+        res = await self._query(action.symbol, action.client_order_id)
+        if res is None:
+            return  # stays pending; reconciliation settles it
+        if res.outcome is not Outcome.CONFIRMED or res.order is None:
+            self._feed(self._update(action, OrderStatus.REJECTED, res.code or -2013))
+            return
+        order = res.order
+        if order.status in _TERMINAL:
+            self._feed(order)
+        elif isinstance(action, ModifyOrder) and (order.price_ticks, order.qty_steps) == (
+            action.price_ticks,
+            action.qty_steps,
+        ):
+            self._feed(order)  # the amendment did happen
+        else:
+            self._feed(self._update(action, OrderStatus.REJECTED, code))
 
     async def _cancel(self, action: CancelOrder) -> None:
         result = await self.gateway.cancel(action)
         if result.outcome is Outcome.CONFIRMED and result.order is not None:
             self._feed(result.order)
             return
-        if result.outcome is Outcome.REJECTED and result.code in _CANCEL_GONE_CODES:
-            # already gone: filled or cancelled meanwhile; the query says which (a terminal fact)
-            await self._resolve(
-                action.symbol, action.client_order_id, action, never_existed=OrderStatus.CANCELED
-            )
+        if result.outcome is Outcome.REJECTED and result.code not in _CANCEL_GONE_CODES:
+            self._on_error(result)
+            self._feed(self._update(action, OrderStatus.REJECTED, result.code))  # refused: as it was
             return
-        self._on_error(result)
-        # refused (rate limit...) or no answer: ask the exchange for the order's real state
-        await self._resolve(action.symbol, action.client_order_id, action, never_existed=OrderStatus.CANCELED)
+        if result.outcome is Outcome.UNKNOWN:
+            self._on_error(result)
+        # already gone (-2011: filled or cancelled meanwhile) or no answer: the exchange's state decides
+        await self._settle_request(action, result.code)
 
     async def _modify(self, action: ModifyOrder) -> None:
         result = await self.gateway.modify(action)
@@ -241,18 +277,35 @@ class ActionExecutor:
             self._feed(result.order)
             return
         self._on_error(result)
-        await self._resolve(action.symbol, action.client_order_id, action, never_existed=OrderStatus.CANCELED)
+        if result.outcome is Outcome.REJECTED and result.code not in _CANCEL_GONE_CODES:
+            self._feed(self._update(action, OrderStatus.REJECTED, result.code))  # refused: as it was
+            return
+        await self._settle_request(action, result.code)
 
     async def _cancel_all(self, action: CancelAll) -> None:
-        try:
-            await self.rest.cancel_all_orders(action.symbol)
-        except ExchangeError as exc:
-            self.stats.add_error(exc.code)
-            self.metrics.errors.labels(str(exc.code)).inc()
-            log.error("cancel_all_failed", symbol=action.symbol, reason=action.reason, error=str(exc))
+        """Cancel-all is a safety action: retried with backoff (≈ 10 s) before giving up."""
+        delay = 0.25
+        for attempt in range(CANCEL_ALL_ATTEMPTS):
+            try:
+                await self.rest.cancel_all_orders(action.symbol)
+            except ExchangeError as exc:
+                self.stats.add_error(exc.code)
+                self.metrics.errors.labels(str(exc.code)).inc()
+                log.error(
+                    "cancel_all_failed",
+                    symbol=action.symbol,
+                    reason=action.reason,
+                    attempt=attempt,
+                    error=str(exc),
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            # per-order CANCELED updates arrive on the user stream; reconciliation covers a dead stream
+            log.info("cancel_all_sent", symbol=action.symbol, reason=action.reason)
             return
-        # per-order CANCELED updates arrive on the user stream; reconciliation covers a dead stream
-        log.info("cancel_all_sent", symbol=action.symbol, reason=action.reason)
+        if self._on_cancel_all_failed is not None:
+            self._on_cancel_all_failed(action.symbol)
 
     async def _flatten(self, action: Flatten) -> None:
         f = self.filters[action.symbol]

@@ -30,6 +30,7 @@ from phoenix.errors import ExchangeError, UnknownOrderError
 from phoenix.exchange.binance import codec
 from phoenix.exchange.binance.rest import BinanceRestClient
 from phoenix.execution.ids import is_own_order_id
+from phoenix.execution.orders import LiveOrder
 from phoenix.log import get_logger
 from phoenix.runner.account_rest import fetch_positions, fetch_user_trades, fill_from_trade
 
@@ -59,14 +60,14 @@ class TraderView:
         in_flight_ids: Callable[[str], set[str]],
         seen_trade: Callable[[str, int], bool],
         coid_for_exchange_id: Callable[[int], str | None],
-        status_of: Callable[[str, str], OrderStatus | None],
+        order_of: Callable[[str, str], LiveOrder | None],
     ) -> None:
         self.position_steps = position_steps
         self.open_order_ids = open_order_ids
         self.in_flight_ids = in_flight_ids
         self.seen_trade = seen_trade
         self.coid_for_exchange_id = coid_for_exchange_id
-        self.status_of = status_of
+        self.order_of = order_of
 
 
 class Reconciler:
@@ -108,6 +109,7 @@ class Reconciler:
 
     async def _orders(self, symbol: str, found: list[Mismatch]) -> None:
         f = self.filters[symbol]
+        in_flight = self.view.in_flight_ids(symbol)
         orders = await self.rest.fetch_open_orders(symbol)
         now_ns = time.time_ns()
         exchange_ids = set()
@@ -116,12 +118,19 @@ class Reconciler:
             if not is_own_order_id(o.clientOrderId):
                 found.append(Mismatch(symbol, "foreign_order", 0.0, 1.0, o.clientOrderId))
                 continue
-            status = self.view.status_of(symbol, o.clientOrderId)
-            if status is None or status is OrderStatus.UNKNOWN:
-                # ours but unknown to the tracker (restart) or of unknown outcome: the exchange's state
-                # is the answer (unknown ones are adopted and then kept or cancelled by the diff)
-                self._feed(codec.order_updated_from_rest(o, f, now_ns))
-        in_flight = self.view.in_flight_ids(symbol)
+            mine = self.view.order_of(symbol, o.clientOrderId)
+            state = codec.order_updated_from_rest(o, f, now_ns)
+            if mine is None or mine.status in (OrderStatus.UNKNOWN, OrderStatus.PENDING_NEW):
+                # ours but unknown to the tracker (restart), of unknown outcome, or an ack that never
+                # came: the exchange's state is the answer (adopted, then kept or cancelled by the diff)
+                if mine is None or o.clientOrderId not in in_flight:
+                    self._feed(state)
+            elif mine.status is OrderStatus.PENDING_CANCEL and o.clientOrderId not in in_flight:
+                # a cancel long in flight while the order is still open: it did not happen
+                self._feed(_refused(mine, now_ns))
+            elif mine.status is OrderStatus.PENDING_MODIFY and o.clientOrderId not in in_flight:
+                done = (state.price_ticks, state.qty_steps) == (mine.price_ticks, mine.qty_steps)
+                self._feed(state if done else _refused(mine, now_ns))
         known = self.view.open_order_ids(symbol)
         missing = [cid for cid in known if cid not in exchange_ids and cid not in in_flight]
         if missing:
@@ -203,3 +212,16 @@ class Reconciler:
             fill = fill_from_trade(t, f, coid)
             self.backfilled_fills += 1
             self._feed(OrderFilled(fill=fill, ts_ns=fill.ts_ns))
+
+
+def _refused(order: LiveOrder, now_ns: int) -> OrderUpdated:
+    """``REJECTED`` for a request in flight: the tracker puts the order back as it was."""
+    return OrderUpdated(
+        symbol=order.symbol,
+        ts_ns=now_ns,
+        client_order_id=order.client_order_id,
+        status=OrderStatus.REJECTED,
+        side=order.side,
+        price_ticks=order.price_ticks,
+        qty_steps=order.qty_steps,
+    )
