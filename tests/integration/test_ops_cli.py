@@ -29,10 +29,15 @@ pytestmark = pytest.mark.timeout(90)
 PHOENIX = str(Path(sys.executable).parent / "phoenix")
 
 
-async def _cli(*args: str, stdin: str = "", cwd: Path | None = None) -> tuple[int, str, str]:
+LEAN = (sys.executable, "-m", "phoenix.runner")  # the same commands without the full CLI's imports
+
+
+async def _cli(
+    *args: str, stdin: str = "", cwd: Path | None = None, lean: bool = False
+) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHOENIX_")}
     proc = await asyncio.create_subprocess_exec(
-        PHOENIX,
+        *(LEAN if lean else (PHOENIX,)),
         *args,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
@@ -84,11 +89,11 @@ async def test_status_cancel_all_and_flatten(tmp_path: Path) -> None:
             await runner.wait()
             assert own_orders(sim)
 
-            code, out, _ = await _cli("cancel-all", "--config", str(cfg))
+            code, out, _ = await _cli("cancel-all", "--config", str(cfg), lean=True)
             assert code == 0 and "ETHUSDC: cancelled 48" in out
             assert own_orders(sim) == []
 
-            code, out, _ = await _cli("flatten", "--config", str(cfg), stdin="n\n")
+            code, out, _ = await _cli("flatten", "--config", str(cfg), stdin="n\n", lean=True)
             assert code == 1 and "aborted" in out
             assert own_position_steps(sim) == position  # nothing happens without confirmation
 
@@ -96,7 +101,7 @@ async def test_status_cancel_all_and_flatten(tmp_path: Path) -> None:
             assert code == 0, out
             assert own_position_steps(sim) == 0
 
-            code, out, _ = await _cli("status", "--config", str(cfg))
+            code, out, _ = await _cli("status", "--config", str(cfg), lean=True)
             assert code == 0 and "not reachable" in out and "position=0" in out
         finally:
             if runner.returncode is None:

@@ -109,7 +109,7 @@ async def test_dead_man_switch_that_cannot_be_refreshed_halts_until_it_can(tmp_p
                 await wait_for(lambda: side_counts(own_orders(sim)) == (24, 24), 10)
                 trader = app.trader
                 assert trader is not None and app.deadman_armed
-                sim.faults.error_storm(kind="unavailable", seconds=4.0)  # REST and ws-fapi answer 503
+                sim.faults.error_storm(kind="unavailable", seconds=3.0)  # REST and ws-fapi answer 503
                 # unarmed for half the countdown ⇒ halted (quotes cancelled by us or, at the latest, by
                 # the exchange's own countdown)
                 await wait_for(lambda: trader.trading_state("ETHUSDC") == "halted", 6)

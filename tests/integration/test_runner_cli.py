@@ -68,7 +68,7 @@ def test_readme_first_command_quotes_four_symbols_24_layers_within_10s(tmp_path:
             "--config",
             str(REPO_ROOT / "configs" / "phoenix.yaml"),
             "--duration",
-            "5",
+            "3",
             "--report-json",
             str(report_path),
         ],
