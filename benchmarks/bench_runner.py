@@ -272,8 +272,6 @@ def run() -> dict[str, float]:
         "runner.cpu_pct_8sym": eight["cpu_pct"],
         "runner.tick_to_order_samples_1sym": one["samples"],
         "runner.tick_to_order_samples_8sym": eight["samples"],
-        "runner.internal_tick_to_order_p50_us_8sym": eight["runner_internal_p50_us"],
-        "runner.internal_tick_to_order_p99_us_8sym": eight["runner_internal_p99_us"],
         "runner.import_rss_mb_lean_entry": _import_rss_mb("phoenix.runner.cli, phoenix.runner.app"),
         "runner.import_rss_mb_phoenix_cli": _import_rss_mb("phoenix.cli, phoenix.runner.app"),
     }
