@@ -70,9 +70,11 @@ from phoenix.runner.venue import (
 from phoenix.trader.reports import (
     GrindFired,
     OrderAnomaly,
+    QuotesCancelled,
     QuotesComputed,
     QuotesTrimmed,
     Report,
+    StateChanged,
     StopLossFired,
 )
 from phoenix.trader.trader import Trader
@@ -316,6 +318,7 @@ class RunnerApp:
             if ledger is not None:
                 ledger.record_balance(event.ts_ns, event.wallet_usdc, "stream")
         elif isinstance(event, MarketDataStatus):
+            self.pending_tick_ns.pop(event.symbol, None)
             if not event.in_sync:
                 sm = self.metrics.symbols.get(event.symbol)
                 if sm is not None:
@@ -338,6 +341,8 @@ class RunnerApp:
                 continue
             kind = type(r).__name__
             self.metrics.risk_reports.labels(kind).inc()
+            if isinstance(r, QuotesCancelled | StateChanged):
+                self.pending_tick_ns.pop(r.symbol, None)  # not quoting: no tick is waiting for a requote
             if isinstance(r, QuotesTrimmed):
                 for trim in r.trims:
                     self.metrics.risk_reports.labels(f"trim:{_reason_of(trim)}").inc()
