@@ -25,7 +25,7 @@ from tests.integration.runner_helpers import (
 )
 
 from phoenix.config import load_config
-from phoenix.core.types import Flatten, Side
+from phoenix.core.types import BookDelta, Flatten, Side
 from phoenix.exchange.sim.server import SimServer
 from phoenix.exchange.sim.testing import running_sim
 from phoenix.runner.app import RunnerApp
@@ -124,5 +124,37 @@ async def test_hot_reload_changes_the_ladder_without_restart(tmp_path: Path) -> 
                 await wait_for(lambda: _full(sim, 12), 10)  # 8 near + 4 far per side
                 assert app.config.symbol("ETHUSDC").far_layers == 4
                 assert app.trader is not None and app.trader.config.symbol("ETHUSDC").far_layers == 4
+        finally:
+            await pump.stop()
+
+
+async def test_a_trader_exception_is_logged_counted_and_quoting_continues(tmp_path: Path) -> None:
+    async with running_sim(symbols=["ETHUSDC"], feed="manual") as sim:
+        pump = MarketPump(sim)
+        pump.start()
+        try:
+            async with running_app(sim, tmp_path) as app:
+                await wait_for(lambda: _full(sim), 10)
+                trader = app.trader
+                assert trader is not None
+                real = trader.on_event
+                failures: list[str] = []
+
+                def flaky(event: Any) -> Any:
+                    if isinstance(event, BookDelta) and len(failures) < 3:
+                        failures.append(event.symbol)
+                        raise RuntimeError("injected core bug")
+                    return real(event)
+
+                trader.on_event = flaky  # type: ignore[method-assign]
+                await wait_for(lambda: len(failures) == 3, 5)
+                labels = {"code": "decide_exception"}
+                errors = app.metrics.registry.get_sample_value("mm_errors_total", labels)
+                assert errors == 3
+                assert not app.stop_event.is_set()  # 3 < the per-minute limit: keep running
+                # the next book changes are processed normally
+                before = app.workers["ETHUSDC"].events
+                await wait_for(lambda: app.workers["ETHUSDC"].events > before + 5, 5)
+                assert _full(sim)
         finally:
             await pump.stop()

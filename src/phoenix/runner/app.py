@@ -52,7 +52,7 @@ from phoenix.exchange.binance.urls import Endpoints
 from phoenix.exchange.binance.user_stream import UserDataStream
 from phoenix.execution.orders import LiveOrder
 from phoenix.log import get_logger
-from phoenix.metrics import STATE_CODES, Metrics, MetricsServer
+from phoenix.metrics import STATE_CODES, Metrics, MetricsServer, RollingCount
 from phoenix.persistence.ledger import LEDGER_FILE_NAME, Ledger, LedgerReader
 from phoenix.persistence.lock import InstanceLock
 from phoenix.runner.account_rest import fetch_positions, fetch_user_trades, fetch_wallet_usdc, fill_from_trade
@@ -90,6 +90,7 @@ _IN_FLIGHT = frozenset({OrderStatus.PENDING_NEW, OrderStatus.PENDING_MODIFY, Ord
 _QUIET_REPORTS = frozenset({"QuotesComputed", "QuotesTrimmed", "FillApplied", "OrderRejected"})
 _TRADER_SNAPSHOT_KEY = "trader"
 USER_STREAM_DOWN_RECONCILE_S = 2.0
+MAX_DECIDE_ERRORS_PER_MIN = 20
 _MAX_REMEMBERED = 50_000  # exchange ids / trade ids remembered (bounded memory over days)
 
 
@@ -121,7 +122,11 @@ class SymbolWorker:
                 if recv_ns and isinstance(event, BookDelta | BookSnapshot | TopOfBook):
                     # the oldest book change not yet covered by a requote of this symbol
                     app.pending_tick_ns.setdefault(self.symbol, recv_ns)
-                produced = app.decide(event)
+                try:
+                    produced = app.decide(event)
+                except Exception as exc:  # a core bug: keep the other events of the batch, count, fail closed
+                    app.on_decide_error(self.symbol, event, exc)
+                    continue
                 if produced:
                     actions.extend(produced)
             if actions:
@@ -204,6 +209,7 @@ class RunnerApp:
         self._background: set[asyncio.Task[None]] = set()
         self._deadman_halted: set[str] = set()
         self._halt_cancel_at: dict[str, float] = {}
+        self._decide_errors: dict[str, RollingCount] = {}
         self._mismatch_halted: set[str] = set()
 
     # ------------------------------------------------------------------ time
@@ -231,6 +237,19 @@ class RunnerApp:
             return [a for a in decision.actions if not _opens_risk(a)]
         return list(decision.actions)
 
+    def on_decide_error(self, symbol: str, event: Event, exc: Exception) -> None:
+        """``Trader.on_event`` raised: log it with the traceback; too many in a minute stops the runner."""
+        self.metrics.errors.labels("decide_exception").inc()
+        self.stats.add_error(None)
+        kind = type(event).__name__
+        log.error("decide_failed", symbol=symbol, event_type=kind, error=repr(exc), exc_info=exc)
+        window = self._decide_errors.setdefault(symbol, RollingCount(60_000_000_000))
+        now = time.monotonic_ns()
+        window.add(now)
+        if window.count(now) > MAX_DECIDE_ERRORS_PER_MIN and not self.stop_event.is_set():
+            self.exit_code = 1
+            self.request_stop(f"repeated trader failures on {symbol}")
+
     def executor_submit(self, actions: list[Action]) -> None:
         """Hand actions to the executor (no-op before start)."""
         if self.executor is not None and actions:
@@ -240,7 +259,10 @@ class RunnerApp:
         """Route an event to its symbol's worker (account events are decided inline)."""
         symbol = _symbol_of(event)
         if symbol is None:
-            self.executor_submit(self.decide(event))
+            try:
+                self.executor_submit(self.decide(event))
+            except Exception as exc:  # never let a core bug kill the stream task that delivered the event
+                self.on_decide_error("account", event, exc)
             return
         worker = self.workers.get(symbol)
         if worker is not None:
