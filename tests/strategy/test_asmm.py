@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from decimal import Decimal
 
@@ -244,3 +245,32 @@ def test_coarse_tick_symbol_keeps_at_least_one_tick_of_spread_and_spacing() -> N
     assert near == list(range(999, 991, -1))  # 3 bps of 1000 < 1 tick: r − 1 tick, then 1 tick apart
     assert qs.half_spread_bps == pytest.approx(1 / 1000.5 * 1e4)
     assert len(qs.asks) == 24
+
+
+@pytest.mark.parametrize("position", [180, -180])
+def test_near_layers_keep_their_spacing_behind_a_pinned_quote(position: int) -> None:
+    # 90 % of net_max: the skewed reservation puts the reducing side's first near targets inside the touch;
+    # they must not be stacked one tick apart behind the pin but sit a layer spacing apart from it outwards
+    bb, ba = 300_000, 300_001
+    st = make_state(bid_ticks=bb, ask_ticks=ba, position_steps=position)
+    qs = STRATEGY.quote(st, 0)
+    side = qs.asks if position > 0 else qs.bids
+    near = [q for q in side if q.layer < st.config.near_layers]
+    assert near[0].layer == 0 and near[0].price_ticks == (ba if position > 0 else bb)
+    spacing_ticks = 3000.0 * st.config.near_layer_spacing_bps * 1e-4 / 0.01  # ≈ 60 ticks at r ≈ 3000
+    gaps = [abs(b.price_ticks - a.price_ticks) for a, b in itertools.pairwise(near)]
+    assert len(gaps) == st.config.near_layers - 1
+    assert min(gaps) >= spacing_ticks * 0.98
+    assert [q.layer for q in near] == list(range(st.config.near_layers))
+    # the same touch one tick further: the pinned side's ladder slides with it, as a whole
+    moved = STRATEGY.quote(
+        make_state(
+            bid_ticks=bb + 1 if position < 0 else bb - 1,
+            ask_ticks=ba + 1 if position < 0 else ba - 1,
+            position_steps=position,
+        ),
+        0,
+    )
+    moved_side = moved.asks if position > 0 else moved.bids
+    shift = [b.price_ticks - a.price_ticks for a, b in zip(near, moved_side, strict=False)]
+    assert set(shift[: st.config.near_layers]) <= {-1, 0, 1}

@@ -56,10 +56,21 @@ class OrderBook:
         self, bids: Iterable[tuple[int, float]], asks: Iterable[tuple[int, float]], ts_ns: int
     ) -> None:
         """Apply changed levels; qty 0 removes a level. The newest level wins a crossing."""
+        # fast path inline: most levels of a depth diff change the size of a level that already exists
+        book = self._bids
+        set_bid = self._set_bid
         for price, qty in bids:
-            self._set_bid(price, qty)
+            if qty > 0.0 and price in book:
+                book[price] = qty
+            else:
+                set_bid(price, qty)
+        book = self._asks
+        set_ask = self._set_ask
         for price, qty in asks:
-            self._set_ask(price, qty)
+            if qty > 0.0 and price in book:
+                book[price] = qty
+            else:
+                set_ask(price, qty)
         self.ts_ns = ts_ns
 
     def apply_top(self, bid_ticks: int, bid_qty: float, ask_ticks: int, ask_qty: float, ts_ns: int) -> None:

@@ -181,6 +181,11 @@ class Planner:
         )
         for quote, order in diff.keep:
             order.layer = quote.layer  # the layer an order serves follows the ladder as it slides
+        needing = tracker.needing_cancel(symbol)
+        if not (needing or diff.cancel or diff.modify or diff.place):
+            # the common case: the live ladder satisfies the quotes, nothing to send or budget
+            buy_exp, sell_exp = tracker.exposure_steps(symbol)
+            return [], PlanStats(buy_exposure_steps=buy_exp, sell_exposure_steps=sell_exp)
         stats = PlanStats()
         actions: list[Action] = []
         buy_exp, sell_exp = tracker.exposure_steps(symbol)
@@ -188,7 +193,7 @@ class Planner:
         over = {side: worst[side] > limits.for_side(side).limit_steps for side in (Side.BUY, Side.SELL)}
 
         # 1. risk-required cancels: flagged orders, and everything the diff drops on an over-limit side
-        for order in tracker.needing_cancel(symbol):
+        for order in needing:
             self._cancel(order, tracker, now_ns, actions, stats, risk=True)
         optional_cancels: list[LiveOrder] = []
         for order in diff.cancel:

@@ -109,10 +109,20 @@ def side_limits(
         zero = SideLimit(0, TrimReason.GLOBAL_CAP_BREACHED)
         return Limits(buy=zero, sell=zero)
     net_max = max(0, state.net_max_steps())
-    limit = SideLimit(net_max, TrimReason.NET_MAX)
     if global_allowance_steps is not None and global_allowance_steps < net_max:
-        limit = SideLimit(max(0, global_allowance_steps), TrimReason.GLOBAL_CAP)
-    return Limits(buy=limit, sell=limit)
+        key = (max(0, global_allowance_steps), TrimReason.GLOBAL_CAP)
+    else:
+        key = (net_max, TrimReason.NET_MAX)
+    limits = _SYMMETRIC.get(key)
+    if limits is None:  # immutable values: one instance per distinct limit (this runs on every requote)
+        if len(_SYMMETRIC) > 4096:
+            _SYMMETRIC.clear()
+        limit = SideLimit(*key)
+        limits = _SYMMETRIC[key] = Limits(buy=limit, sell=limit)
+    return limits
+
+
+_SYMMETRIC: dict[tuple[int, TrimReason], Limits] = {}
 
 
 def _trim_side(

@@ -17,7 +17,9 @@ Formulas (units in names; every parameter is a ``SymbolConfig`` field):
 - far layer ``j`` (0…far_layers−1): ``mid × (1 ∓ p_j/100)``, ``p_j`` evenly spaced from far_band_min_pct to
   far_band_max_pct; size ``far_layer_size``; layer index ``near_layers + j``;
 - pinning when ``|position| > pinning_ratio × net_max``: the reducing side's layer 0 joins the best bid/ask
-  with ``min(⌊base × pinning_size_mult⌋, |position|)`` steps; the adding side's near layers move out by
+  with ``min(⌊base × pinning_size_mult⌋, |position|)`` steps; that side's layers i ≥ 1 keep their spacing
+  behind it: ask ``max(r + h, best ask) + i·s`` (bid ``min(r − h, best bid) − i·s``), so a skewed
+  reservation never stacks them one tick apart at the touch; the adding side's near layers move out by
   ``w = r × pinning_widen_bps/1e4`` (never dropped). If the capped pinned size is below the exchange minimum
   at the touch, pinning stays off (a pinned order may never exceed the position).
 
@@ -89,6 +91,20 @@ class AsmmStrategy:
 
     name = "asmm"
 
+    def inputs_key(self, state: SymbolState) -> tuple[float, float]:
+        """What ``quote`` reads besides the touch, position, config, filters and mark-price band.
+
+        (vol scaling, funding term): two states equal in those and in this key get the same quotes, so a
+        caller may reuse a result across vol / funding updates that do not move the clamped values.
+        """
+        cfg = state.config
+        signals = state.signals
+        scale = vol_scaling(signals.vol_long_bps, signals.vol_short_bps, cfg.vol_ref_bps, cfg.vol_scaling_max)
+        funding = signals.funding_ema
+        if funding is None:
+            funding = state.funding_rate
+        return scale, (funding if cfg.funding_bias_weight != 0.0 else 0.0)
+
     def quote(self, state: SymbolState, now_ns: int) -> QuoteSet:
         """Finished 24 + 24 layer ladder (by default) for ``state`` at ``now_ns``."""
         book = state.book
@@ -149,6 +165,14 @@ class AsmmStrategy:
         sizes = [int(base * g + 1e-9) * step for g in growth_powers]
         bid0 = r - half - widen_bid
         ask0 = r + half + widen_ask
+        # behind a pinned quote the near layers keep their own spacing: a skewed reservation puts their
+        # targets inside the touch, where finishing would stack them one tick apart behind the pin and
+        # every touch move would shift them all; from the pin outwards at the layer spacing they move as
+        # a lattice instead (the diff's bands absorb moves of less than a spacing)
+        if pin is Side.SELL and ask0 < ba * tick:
+            ask0 = ba * tick
+        elif pin is Side.BUY and bid0 > bb * tick:
+            bid0 = bb * tick
         bids: list[Draft] = [(bid0 - i * spacing, sizes[i], i) for i in range(n_near)]
         asks: list[Draft] = [(ask0 + i * spacing, sizes[i], i) for i in range(n_near)]
         if pin is Side.SELL:

@@ -132,6 +132,17 @@ def refinish(
     )
 
 
+def quote_bounds(
+    filters: SymbolFilters, best_bid_ticks: int | None, best_ask_ticks: int | None, mark_price: float | None
+) -> tuple[int, int]:
+    """(highest allowed bid, lowest allowed ask) in ticks after post-only safety and the PERCENT_PRICE band.
+
+    The only way the live book and the mark price enter finishing: two calls with equal bounds (and equal
+    drafts) finish identically. ±2**62 stands for "unbounded".
+    """
+    return _limits(best_bid_ticks, best_ask_ticks, mark_price, _constants(filters))
+
+
 # --------------------------------------------------------------------------- internals (hot path)
 
 _BIG = 1 << 62

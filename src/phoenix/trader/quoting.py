@@ -15,9 +15,9 @@ from phoenix.risk.grinding import GrindReentry
 from phoenix.risk.portfolio import Portfolio
 from phoenix.risk.pretrade import Limits, side_limits, trim_quotes
 from phoenix.strategy.base import Strategy
-from phoenix.strategy.finishing import refinish
+from phoenix.strategy.finishing import quote_bounds, refinish
 from phoenix.trader.reports import GrindFired, GrindReentryPlaced, QuotesComputed, QuotesTrimmed
-from phoenix.trader.runtime import MS, REENTRY_LAYER, Decision, SymbolRuntime
+from phoenix.trader.runtime import MEMO_MAX, MS, REENTRY_LAYER, Decision, SymbolRuntime
 
 
 class QuotingMixin:
@@ -111,6 +111,41 @@ class QuotingMixin:
             global_allowance_steps=self.portfolio.allowance_steps(self.store, st),
         )
 
+    def _requote_key(
+        self, st: SymbolState, rt: SymbolRuntime, limits: Limits, now_ns: int
+    ) -> tuple[tuple[int, int, int, int], tuple[object, ...]]:
+        """(touch, context): everything a requote's outcome depends on, split into the part that moves on
+        most book updates and the part that rarely does.
+
+        Touch: best bid/ask and the finishing bounds (post-only + mark-price band). Context: position,
+        the strategy's own inputs (``inputs_key``; unknown strategies: signals second, wall second, mark,
+        funding), the own-order version (every order/fill event bumps it), limits, flicker widen, vol
+        factor of the bands, config identity. Any budget that could defer something is irrelevant: only
+        plans that sent nothing and deferred nothing are remembered.
+        """
+        book = st.book
+        bb, ba = book.best_bid_ticks, book.best_ask_ticks
+        assert bb is not None and ba is not None  # _market_ok checked a two-sided book
+        mark = st.mark_price
+        bid_cap, ask_floor = quote_bounds(st.filters, bb, ba, mark if mark > 0.0 else None)
+        key_fn = getattr(self.strategy, "inputs_key", None)
+        if key_fn is not None:
+            strategy_key: object = key_fn(st)
+        else:
+            strategy_key = (st.signals.last_final_sec, now_ns // 1_000_000_000, mark, st.funding_rate)
+        cfg = st.config
+        vol = st.signals.vol_short_bps
+        context = (
+            st.position.qty_steps,
+            strategy_key,
+            self._version,
+            limits,
+            rt.flicker.widen_factor(now_ns),
+            vol if vol is not None and vol > cfg.vol_ref_bps else None,
+            id(cfg),
+        )
+        return (bb, ba, bid_cap, ask_floor), context
+
     def _requote(self, symbol: str, now_ns: int, d: Decision) -> None:
         rt = self._rt.get(symbol)
         st = self.store.symbols.get(symbol)
@@ -123,23 +158,21 @@ class QuotingMixin:
         limits = self._limits(st, rt)
         if limits.halted:
             return
-        inputs: tuple[object, ...] | None = None
+        touch: tuple[int, int, int, int] | None = None
         if self.skip_unchanged and not rt.backlog and rt.pending_reentry is None and not rt.gtx_backoff_ticks:
-            book = st.book
-            inputs = (
-                book.best_bid_ticks,
-                book.best_ask_ticks,
-                st.position.qty_steps,
-                st.signals.last_final_sec,
-                now_ns // 1_000_000_000,
-                self._version,
-                limits,
-                rt.flicker.widen_factor(now_ns),
-                id(st.config),
-            )
-            if inputs == rt.last_inputs:
-                return  # the same inputs give the same ladder, which the live orders already satisfy
-        rt.last_inputs = None
+            touch, context = self._requote_key(st, rt, limits, now_ns)
+            if context != rt.memo_context:
+                rt.memo.clear()
+                rt.memo_context = context
+            else:
+                hit = rt.memo.get(touch)
+                if hit is not None:
+                    # the same inputs gave a plan with nothing to send: the live orders already satisfy it;
+                    # replay what that plan did to our state (the ladder layer each kept order serves)
+                    layers, rt.last_bid_layers, rt.last_ask_layers = hit
+                    for order, layer in layers:
+                        order.layer = layer
+                    return
         quotes = self.strategy.quote(st, now_ns)
         if rt.gtx_backoff_ticks:
             if now_ns < rt.gtx_backoff_until_ns:
@@ -172,13 +205,19 @@ class QuotingMixin:
         out_f, in_f = self.lattice_outer_frac, self.lattice_inner_frac
         bid_out, bid_in = bands(bids, mid_ticks, base, frac, widen, out_f, in_f)
         ask_out, ask_in = bands(asks, mid_ticks, base, frac, widen, out_f, in_f)
-        # the pinned (reducing) quote follows the touch within requote_tolerance_ticks (× the flicker widen)
+        # the pinned (reducing) quote follows the touch when it falls behind it by more than
+        # requote_tolerance_ticks (× the flicker widen); ahead of the touch it is the best price itself
+        # (a feed without our own orders shows the touch moving away from it), so it stays there within
+        # the ordinary base band instead of chasing every tick
         pin_band = cfg.requote_tolerance_ticks * widen
+        pin_inner = base * widen if base * widen > pin_band else pin_band
         pinned = quotes.pinning_side
         if pinned is Side.BUY and bids and bids[0].layer == 0:
-            bid_out[0] = bid_in[0] = pin_band
+            bid_out[0] = pin_band
+            bid_in[0] = pin_inner
         elif pinned is Side.SELL and asks and asks[0].layer == 0:
-            ask_out[0] = ask_in[0] = pin_band
+            ask_out[0] = pin_band
+            ask_in[0] = pin_inner
         else:
             pinned = None
         actions, stats = self.planner.plan(
@@ -204,11 +243,15 @@ class QuotingMixin:
         else:
             st.pending_buy_steps, st.pending_sell_steps = stats.buy_exposure_steps, stats.sell_exposure_steps
         rt.backlog = bool(stats.deferred_exposure or stats.deferred_rate or stats.deferred_requotes)
+        rt.last_bid_layers, rt.last_ask_layers = len(bids), len(asks)
         if actions:
             self._version += 1  # our own orders changed
-        elif inputs is not None and not rt.backlog:
-            rt.last_inputs = inputs
-        rt.last_bid_layers, rt.last_ask_layers = len(bids), len(asks)
+        elif touch is not None and not rt.backlog:
+            memo = rt.memo
+            if len(memo) >= MEMO_MAX:
+                memo.clear()
+            layers = tuple((o, o.layer) for o in self.orders.iter_open(symbol))
+            memo[touch] = (layers, rt.last_bid_layers, rt.last_ask_layers)
         d.reports.append(
             QuotesComputed(
                 symbol=symbol,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from phoenix.core.types import Action, Side
+from phoenix.execution.orders import LiveOrder
 from phoenix.risk.flicker import FlickerGuard
 from phoenix.risk.grinding import Grinder, GrindReentry
 from phoenix.risk.guard import SymbolGuard
@@ -14,6 +15,7 @@ MS = 1_000_000
 REENTRY_LAYER = 1000  # layer index of grinding's re-entry while it travels through the risk trim
 POST_ONLY_REJECTED = -5022
 GTX_BACKOFF_MAX_TICKS = 5
+MEMO_MAX = 4096  # remembered touches per symbol (cleared when full or when the context changes)
 
 
 @dataclass(slots=True)
@@ -43,6 +45,11 @@ class SymbolRuntime:
     pending_reentry: GrindReentry | None = None
     gtx_backoff_ticks: dict[Side, int] = field(default_factory=dict)  # -5022 ⇒ stay this far off the touch
     gtx_backoff_until_ns: int = 0
-    last_inputs: tuple[object, ...] | None = None  # everything the last requote depended on
+    # requotes that sent nothing, per touch, while their context holds (see QuotingMixin._requote_key):
+    # touch → (ladder layer of each open order after it, bid layers, ask layers)
+    memo_context: tuple[object, ...] | None = None
+    memo: dict[tuple[int, int, int, int], tuple[tuple[tuple[LiveOrder, int], ...], int, int]] = field(
+        default_factory=dict
+    )
     last_bid_layers: int = 0
     last_ask_layers: int = 0

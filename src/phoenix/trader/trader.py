@@ -90,9 +90,10 @@ class Trader(QuotingMixin):
             (outer + inner > 1 makes the ladder a lattice; the excess over 1 is the hysteresis).
         gtx_backoff_ms: After a -5022 (post-only would cross), that side stays one more tick off the touch
             (up to 5) for this long.
-        skip_unchanged: Skip a requote whose inputs (touch, position, signals second, mark/funding, own
-            orders, states, budgets) are identical to the last one's: it would send nothing. Depth updates
-            below the touch are the common case.
+        skip_unchanged: Skip a requote whose inputs (touch and finishing bounds, position, the strategy's
+            vol/funding inputs, own orders, limits, flicker stage, config) equal those of an earlier requote
+            that sent nothing since the last change of anything but the touch: it would send nothing again.
+            A mid that wanders back and forth over a few ticks is the common case.
     """
 
     def __init__(
@@ -159,7 +160,8 @@ class Trader(QuotingMixin):
         elif isinstance(event, TimerFired):
             self._on_timer(event.ts_ns, d)
         elif isinstance(event, MarkPriceUpdated | BalanceUpdated):
-            self._version += 1
+            # no version bump: the requote key holds what mark, funding and balance feed into (finishing
+            # bounds, funding term, limits); the mark moves every second and would void the memo
             self.store.apply(event)
             self._check_portfolio(event.ts_ns, d)
         elif isinstance(event, MarketDataStatus):
