@@ -64,17 +64,19 @@ async def fetch_positions(
 
 
 async def fetch_user_trades(
-    rest: BinanceRestClient, symbol: str, start_ms: int, limit: int = 1000
+    rest: BinanceRestClient, symbol: str, start_ms: int, limit: int = 1000, max_pages: int = 20
 ) -> list[UserTrade]:
-    """Our trades of ``symbol`` since ``start_ms`` (oldest first, at most ``limit``)."""
-    body = await rest.request(
-        "GET",
-        "/fapi/v1/userTrades",
-        {"symbol": symbol, "startTime": start_ms, "limit": limit},
-        signed=True,
-        weight=5,
-    )
-    return msgspec.json.decode(body, type=list[UserTrade], strict=False)
+    """Our trades of ``symbol`` since ``start_ms``, oldest first (pages of ``limit`` via ``fromId``)."""
+    out: list[UserTrade] = []
+    params: dict[str, str | int | bool] = {"symbol": symbol, "startTime": start_ms, "limit": limit}
+    for _ in range(max_pages):
+        body = await rest.request("GET", "/fapi/v1/userTrades", params, signed=True, weight=5)
+        page = msgspec.json.decode(body, type=list[UserTrade], strict=False)
+        out.extend(page)
+        if len(page) < limit:
+            break
+        params = {"symbol": symbol, "fromId": page[-1].id + 1, "limit": limit}  # fromId excludes times
+    return out
 
 
 def fill_from_trade(trade: UserTrade, f: SymbolFilters, client_order_id: str) -> Fill:
