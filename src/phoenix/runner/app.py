@@ -509,7 +509,9 @@ class RunnerApp:
                 for s in self.symbols:
                     last = reader.last_fill_ts_ns(s) or first_run
                     if last:
-                        backfill_since_ms[s] = last // MS_NS
+                        # userTrades serves at most 7 days per query window
+                        week_ago_ms = time.time_ns() // MS_NS - 7 * 86_400_000 + 60_000
+                        backfill_since_ms[s] = max(last // MS_NS, week_ago_ms)
         self.ledger = Ledger(
             ledger_path,
             venue=g.venue.value,
