@@ -244,6 +244,8 @@ class Settlement:
     def fill_crossed(self, m: MarketState, now_ms: int, events: list[SimEvent]) -> None:
         """Fill resting orders that the market's opposite side now reaches (the market moved through them)."""
         book = m.book
+        if not book.market_crosses_own():
+            return
         ask = book.market_best(ASK)
         if ask is not None and book.own_steps[BID]:
             for o in book.own_orders_crossed(BID, ask):
@@ -460,9 +462,7 @@ class Settlement:
     def finish(self, m: MarketState, now_ms: int, events: list[SimEvent]) -> None:
         """Close the batch of book changes: depth diff (ids advance) and bookTicker if the top moved."""
         book = m.book
-        if not book.has_changes():
-            return
-        diff = book.flush_diff(now_ms, self.emit)
+        diff = book.flush_diff(now_ms, self.emit)  # None if nothing changed or not emitting
         if diff is None:
             return
         events.append(diff)

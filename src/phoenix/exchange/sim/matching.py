@@ -138,10 +138,10 @@ class Book:
 
     __slots__ = (
         "_best",
+        "_changed",
         "_consumed",
         "_own_prices",
         "_stale",
-        "_touched",
         "_traded",
         "include_own",
         "last_diff_id",
@@ -169,7 +169,8 @@ class Book:
         self.own: tuple[dict[int, list[OwnOrder]], dict[int, list[OwnOrder]]] = ({}, {})
         self.own_steps: tuple[dict[int, int], dict[int, int]] = ({}, {})
         self._own_prices: tuple[list[int], list[int]] = ([], [])  # ascending
-        self._touched: tuple[set[int], set[int]] = (set(), set())
+        # changed prices since the last diff -> their current market qty (0.0 = no market size)
+        self._changed: tuple[dict[int, float], dict[int, float]] = ({}, {})
         # printed volume per price since the level's last change (proportional model only)
         self._traded: tuple[dict[int, float], dict[int, float]] = ({}, {})
         # market size our takers took per price that the feed still shows (see ``apply_levels``)
@@ -205,7 +206,7 @@ class Book:
         on demand, by ``market_best``), so a batch that walks the book costs one scan at most.
         """
         book = self.mkt[si]
-        add = self._touched[si].add
+        changed = self._changed[si]
         own = self.own[si]
         get = book.get
         best = self._best[si]
@@ -213,52 +214,60 @@ class Book:
         is_bid = si == BID
         traded = self._traded[si]
         consumed = self._consumed[si]
+        eps = QTY_EPS
         for price, qty in levels:
             old = get(price)
             if consumed and price in consumed:
-                if qty <= (old or 0.0) + QTY_EPS:
+                if qty <= (old or 0.0) + eps:
                     del consumed[price]  # caught up (or gone): the feed is authoritative again
                 else:
                     qty -= consumed[price]
             if traded and qty >= (old or 0.0):
                 traded.pop(price, None)  # the level grew or reappeared: older prints explain nothing
-            if qty <= QTY_EPS:
+            if qty > eps:
+                if old is None:  # a new level: nobody queues behind market size there yet
+                    if not stale and (best is None or (price > best if is_bid else price < best)):
+                        best = price
+                    book[price] = qty
+                    changed[price] = qty
+                    continue
+                if old == qty:
+                    continue
+                book[price] = qty
+                changed[price] = qty
+                if qty > old or not own:
+                    continue
+            else:
                 if old is None:
                     continue
                 del book[price]
                 if price == best:
                     stale = True
                 qty = 0.0
-            else:
-                if old is None:
-                    if not stale and (best is None or (price > best if is_bid else price < best)):
-                        best = price
-                elif old == qty:
+                changed[price] = 0.0
+                if not own:
                     continue
-                book[price] = qty
-            add(price)
-            if own and old is not None and qty < old:
-                orders = own.get(price)
-                if orders:
-                    if self.proportional:
-                        # the part of the shrink that a print at this price explains already moved us
-                        base = old - traded.pop(price, 0.0) if traded else old
-                        ratio = qty / base if base > qty else 1.0
-                        for o in orders:
-                            o.queue_ahead *= ratio
-                            if o.queue_ahead > qty:
-                                o.queue_ahead = qty
-                    else:
-                        for o in orders:
-                            if o.queue_ahead > qty:
-                                o.queue_ahead = qty
+            orders = own.get(price)
+            if orders:
+                if self.proportional:
+                    # the part of the shrink that a print at this price explains already moved us
+                    base = old - traded.pop(price, 0.0) if traded else old
+                    ratio = qty / base if base > qty else 1.0
+                    for o in orders:
+                        o.queue_ahead *= ratio
+                        if o.queue_ahead > qty:
+                            o.queue_ahead = qty
+                else:
+                    for o in orders:
+                        if o.queue_ahead > qty:
+                            o.queue_ahead = qty
         self._best[si] = best
         self._stale[si] = stale
 
     def clear_market(self) -> None:
         """Remove every market level (participants' orders stay; call ``clamp_queues`` after refilling)."""
         for si in (BID, ASK):
-            self._touched[si].update(self.mkt[si])
+            self._changed[si].update(dict.fromkeys(self.mkt[si], 0.0))
             self.mkt[si].clear()
             self._traded[si].clear()
             self._consumed[si].clear()
@@ -290,9 +299,10 @@ class Book:
                 del levels[price]
                 if price == self._best[si]:
                     self._stale[si] = True
+            new = 0.0
         else:
             levels[price] = new
-        self._touched[si].add(price)
+        self._changed[si][price] = new
         orders = self.own[si].get(price)
         if orders:
             for o in orders:
@@ -326,7 +336,7 @@ class Book:
         order.queue_ahead = ahead
         order.resting = True
         if self.include_own:
-            self._touched[si].add(price)
+            self._changed[si][price] = self.mkt[si].get(price, 0.0)
 
     def remove_own(self, order: OwnOrder) -> None:
         """Take a resting order out of the book (cancel, fill, expiry)."""
@@ -344,14 +354,14 @@ class Book:
             prices = self._own_prices[si]
             del prices[bisect_left(prices, price)]
         if self.include_own:
-            self._touched[si].add(price)
+            self._changed[si][price] = self.mkt[si].get(price, 0.0)
 
     def own_filled(self, order: OwnOrder, steps: int) -> None:
         """Account for ``steps`` filled of a resting order (call before updating the order itself)."""
         si = order.side_idx
         self.own_steps[si][order.price_ticks] -= steps
         if self.include_own:
-            self._touched[si].add(order.price_ticks)
+            self._changed[si][order.price_ticks] = self.mkt[si].get(order.price_ticks, 0.0)
 
     def own_best(self, si: int) -> int | None:
         """Best price among resting participant orders of a side."""
@@ -359,6 +369,19 @@ class Book:
         if not prices:
             return None
         return prices[-1] if si == BID else prices[0]
+
+    def market_crosses_own(self) -> bool:
+        """True if the market's opposite best reaches a resting participant order (bid ≥ ask)."""
+        ob, oa = self._own_prices
+        if ob:
+            ask = self.market_best(ASK)
+            if ask is not None and ob[-1] >= ask:
+                return True
+        if oa:
+            bid = self.market_best(BID)
+            if bid is not None and oa[0] <= bid:
+                return True
+        return False
 
     def own_orders_crossed(self, si: int, limit_price: int) -> list[OwnOrder]:
         """Resting orders of side ``si`` priced at or through ``limit_price`` (best first, FIFO per level)."""
@@ -454,11 +477,11 @@ class Book:
 
     def has_changes(self) -> bool:
         """True if levels changed since the last diff."""
-        return bool(self._touched[BID] or self._touched[ASK])
+        return bool(self._changed[BID] or self._changed[ASK])
 
     def flush_diff(self, now_ms: int, emit: bool) -> DepthDiffPublished | None:
         """Close the current batch of level changes: bump update ids; return the diff if ``emit``."""
-        tb, ta = self._touched
+        tb, ta = self._changed
         n = len(tb) + len(ta)
         if n == 0:
             return None
@@ -468,19 +491,22 @@ class Book:
         self.last_diff_id = self.update_id
         diff: DepthDiffPublished | None = None
         if emit:
-            mb, ma = self.mkt
-            ob, oa = self.own_steps
-            if self.include_own and (ob or oa):
-                # same arithmetic as published_qty: market + steps × step (+ 0.0 when none)
+            # the change maps hold the current market qty of every changed price (see ``_changed``)
+            if self.include_own:
+                # add participants' size (same arithmetic as published_qty: market + steps × step)
                 step = self.step
-                gb, ga, sb, sa = mb.get, ma.get, ob.get, oa.get
-                bids = tuple([(p, gb(p, 0.0) + sb(p, 0) * step) for p in tb])
-                asks = tuple([(p, ga(p, 0.0) + sa(p, 0) * step) for p in ta])
-            else:
-                gb = mb.get
-                ga = ma.get
-                bids = tuple([(p, gb(p, 0.0)) for p in tb])
-                asks = tuple([(p, ga(p, 0.0)) for p in ta])
+                for changes, own_steps in ((tb, self.own_steps[BID]), (ta, self.own_steps[ASK])):
+                    if len(own_steps) < len(changes):
+                        for p, steps in own_steps.items():
+                            if p in changes:
+                                changes[p] += steps * step
+                    else:
+                        for p in changes:
+                            own_at = own_steps.get(p)
+                            if own_at is not None:
+                                changes[p] += own_at * step
+            bids = tuple(tb.items())
+            asks = tuple(ta.items())
             diff = DepthDiffPublished(
                 symbol=self.symbol,
                 first_id=first,
