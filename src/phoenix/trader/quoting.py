@@ -170,7 +170,7 @@ class QuotingMixin:
                     # the same inputs gave a plan with nothing to send: the live orders already satisfy it;
                     # replay what that plan did to our state (the ladder layer each kept order serves)
                     layers, rt.last_bid_layers, rt.last_ask_layers = hit
-                    for order, layer in layers:
+                    for order, layer in zip(rt.memo_orders, layers, strict=True):
                         order.layer = layer
                     return
         quotes = self.strategy.quote(st, now_ns)
@@ -250,8 +250,9 @@ class QuotingMixin:
             memo = rt.memo
             if len(memo) >= MEMO_MAX:
                 memo.clear()
-            layers = tuple((o, o.layer) for o in self.orders.iter_open(symbol))
-            memo[touch] = (layers, rt.last_bid_layers, rt.last_ask_layers)
+            if not memo:  # the open orders are the same objects for as long as the context holds
+                rt.memo_orders = tuple(self.orders.iter_open(symbol))
+            memo[touch] = ([o.layer for o in rt.memo_orders], rt.last_bid_layers, rt.last_ask_layers)
         d.reports.append(
             QuotesComputed(
                 symbol=symbol,

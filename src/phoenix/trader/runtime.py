@@ -46,10 +46,9 @@ class SymbolRuntime:
     gtx_backoff_ticks: dict[Side, int] = field(default_factory=dict)  # -5022 ⇒ stay this far off the touch
     gtx_backoff_until_ns: int = 0
     # requotes that sent nothing, per touch, while their context holds (see QuotingMixin._requote_key):
-    # touch → (ladder layer of each open order after it, bid layers, ask layers)
+    # touch → (ladder layer of each of memo_orders after it, bid layers, ask layers)
     memo_context: tuple[object, ...] | None = None
-    memo: dict[tuple[int, int, int, int], tuple[tuple[tuple[LiveOrder, int], ...], int, int]] = field(
-        default_factory=dict
-    )
+    memo: dict[tuple[int, int, int, int], tuple[list[int], int, int]] = field(default_factory=dict)
+    memo_orders: tuple[LiveOrder, ...] = ()  # the symbol's open orders while the context holds
     last_bid_layers: int = 0
     last_ask_layers: int = 0
