@@ -348,7 +348,7 @@ class SimExchange:
             raise SimError(-4003, "Quantity less than or equal to zero.")
         if qty < m.filters.min_qty_steps:
             raise SimError(-4004, "Quantity less than min quantity.")
-        if qty > (spec.market_max_qty_steps if is_market else spec.max_qty_steps):
+        if qty > (m.market_max_qty_steps if is_market else m.max_qty_steps):
             raise SimError(-4005, "Quantity greater than max quantity.")
         so = acct.symbol_orders(req.symbol)
         cid = req.client_order_id
@@ -481,12 +481,11 @@ class SimExchange:
             raise SimError(-1130, "Data sent for parameter 'side' is not valid.")
         if price_ticks == order.price_ticks and qty_steps == order.orig_qty_steps:
             raise SimError(-5027, "No need to modify the order.")
-        spec = m.spec
         if qty_steps <= 0:
             raise SimError(-4003, "Quantity less than or equal to zero.")
         if qty_steps < m.filters.min_qty_steps:
             raise SimError(-4004, "Quantity less than min quantity.")
-        if qty_steps > spec.max_qty_steps:
+        if qty_steps > m.max_qty_steps:
             raise SimError(-4005, "Quantity greater than max quantity.")
         self._check_price(m, order.side, price_ticks, m.ref_price())
         if (
@@ -790,17 +789,15 @@ class SimExchange:
 
     @staticmethod
     def _check_price(m: MarketState, side: Side, price_ticks: int, ref: float) -> None:
-        spec = m.spec
-        if price_ticks <= 0 or (spec.min_price_ticks and price_ticks < spec.min_price_ticks):
+        if price_ticks <= 0 or (m.min_price_ticks and price_ticks < m.min_price_ticks):
             raise SimError(-4013, "Price less than min price.")
-        if spec.max_price_ticks and price_ticks > spec.max_price_ticks:
+        if m.max_price_ticks and price_ticks > m.max_price_ticks:
             raise SimError(-4002, "Price greater than max price.")
         if ref > 0.0:
             price = price_ticks * m.tick
-            f = m.filters
-            if side is Side.BUY and price > ref * float(f.percent_up) + 1e-9:
+            if side is Side.BUY and price > ref * m.percent_up + 1e-9:
                 raise SimError(-4016, "Price is higher than mark price multiplier cap.")
-            if side is Side.SELL and price < ref * float(f.percent_down) - 1e-9:
+            if side is Side.SELL and price < ref * m.percent_down - 1e-9:
                 raise SimError(-4024, "Price is lower than mark price multiplier floor.")
 
     def _totals(

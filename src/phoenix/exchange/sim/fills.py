@@ -49,8 +49,14 @@ class MarketState:
         "last_qty",
         "maker_rate",
         "mark_price",
+        "market_max_qty_steps",
+        "max_price_ticks",
+        "max_qty_steps",
+        "min_price_ticks",
         "next_funding_ms",
         "next_trade_id",
+        "percent_down",
+        "percent_up",
         "spec",
         "step",
         "symbol",
@@ -67,6 +73,13 @@ class MarketState:
         self.symbol = spec.symbol
         self.tick = spec.filters.tick
         self.step = spec.filters.step
+        # filter bounds on the grid, computed once (the spec derives them from Decimals per access)
+        self.min_price_ticks = spec.min_price_ticks
+        self.max_price_ticks = spec.max_price_ticks
+        self.max_qty_steps = spec.max_qty_steps
+        self.market_max_qty_steps = spec.market_max_qty_steps
+        self.percent_up = float(spec.filters.percent_up)
+        self.percent_down = float(spec.filters.percent_down)
         self.book = Book(spec.symbol, self.step, include_own=include_own, queue_model=queue_model)
         self.maker_rate, self.taker_rate = fees.rates(spec.symbol)
         self.mark_price = 0.0
