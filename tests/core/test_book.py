@@ -127,9 +127,25 @@ def test_empty_book_answers_none() -> None:
 levels = st.lists(st.tuples(st.integers(90, 110), st.sampled_from([0.0, 0.5, 1.0, 2.0])), max_size=6)
 
 
+big_levels = st.lists(st.tuples(st.integers(80, 120), st.sampled_from([0.0, 0.5, 1.0, 2.0])), max_size=30)
+
+
 @settings(max_examples=200, deadline=None, derandomize=True)
 @given(st.lists(st.tuples(st.sampled_from(["delta", "top"]), levels, levels), max_size=40))
 def test_book_matches_a_naive_model_and_never_crosses(ops: list[tuple[str, list, list]]) -> None:
+    _check_against_naive_model(ops)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.sampled_from(["delta", "delta", "top"]), big_levels, big_levels), max_size=30))
+def test_large_deltas_take_the_batch_path_and_match_the_naive_model(
+    ops: list[tuple[str, list, list]],
+) -> None:
+    # deltas touching a large part of the book are applied in one pass with one re-sort per side
+    _check_against_naive_model(ops)
+
+
+def _check_against_naive_model(ops: list[tuple[str, list, list]]) -> None:
     book = OrderBook(0.01)
     bids: dict[int, float] = {}
     asks: dict[int, float] = {}

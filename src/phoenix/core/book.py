@@ -8,9 +8,12 @@ other side that it crosses are removed (depth diffs and bookTicker updates arriv
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from phoenix.core.types import Side
+
+_BATCH_RATIO = 4  # batch a side when its delta has ≥ 1/4 as many levels as the side has
+_BATCH_MIN = 4  # ... and at least this many
 
 
 class OrderBook:
@@ -55,23 +58,88 @@ class OrderBook:
     def apply_delta(
         self, bids: Iterable[tuple[int, float]], asks: Iterable[tuple[int, float]], ts_ns: int
     ) -> None:
-        """Apply changed levels; qty 0 removes a level. The newest level wins a crossing."""
-        # fast path inline: most levels of a depth diff change the size of a level that already exists
-        book = self._bids
-        set_bid = self._set_bid
-        for price, qty in bids:
-            if qty > 0.0 and price in book:
-                book[price] = qty
-            else:
-                set_bid(price, qty)
-        book = self._asks
-        set_ask = self._set_ask
-        for price, qty in asks:
-            if qty > 0.0 and price in book:
-                book[price] = qty
-            else:
-                set_ask(price, qty)
+        """Apply changed levels; qty 0 removes a level. The newest level wins a crossing.
+
+        A delta that touches a large part of a small book (a synthetic or re-centred book) is applied in one
+        pass with one re-sort per side; otherwise level by level. Both give the same book (property-tested).
+        """
+        if not isinstance(bids, list | tuple):
+            bids = tuple(bids)
+        if not isinstance(asks, list | tuple):
+            asks = tuple(asks)
+        if len(bids) * _BATCH_RATIO >= len(self._bid_prices) and len(bids) >= _BATCH_MIN:
+            self._batch_bids(bids)
+        else:
+            book = self._bids
+            set_bid = self._set_bid
+            for price, qty in bids:
+                if qty > 0.0 and price in book:
+                    book[price] = qty  # the common case: a level's size changed
+                else:
+                    set_bid(price, qty)
+        if len(asks) * _BATCH_RATIO >= len(self._ask_prices) and len(asks) >= _BATCH_MIN:
+            self._batch_asks(asks)
+        else:
+            book = self._asks
+            set_ask = self._set_ask
+            for price, qty in asks:
+                if qty > 0.0 and price in book:
+                    book[price] = qty
+                else:
+                    set_ask(price, qty)
         self.ts_ns = ts_ns
+
+    def _batch_bids(self, levels: Sequence[tuple[int, float]]) -> None:
+        # same result as _set_bid per level: a new level above the best bid of its moment removes the asks
+        # at or below it; the highest such level is the highest new level if that beats the old best bid
+        book = self._bids
+        prices = self._bid_prices
+        top0 = prices[-1] if prices else None
+        highest_new: int | None = None
+        changed = False
+        for price, qty in levels:
+            if qty > 0.0:
+                if price not in book:
+                    changed = True
+                    if highest_new is None or price > highest_new:
+                        highest_new = price
+                book[price] = qty
+            elif book.pop(price, None) is not None:
+                changed = True
+        if changed:
+            self._bid_prices = sorted(book)
+        if highest_new is not None and (top0 is None or highest_new > top0):
+            ap = self._ask_prices
+            asks = self._asks
+            k = 0
+            while k < len(ap) and ap[k] <= highest_new:
+                del asks[ap[k]]
+                k += 1
+            if k:
+                del ap[:k]
+
+    def _batch_asks(self, levels: Sequence[tuple[int, float]]) -> None:
+        book = self._asks
+        prices = self._ask_prices
+        top0 = prices[0] if prices else None
+        lowest_new: int | None = None
+        changed = False
+        for price, qty in levels:
+            if qty > 0.0:
+                if price not in book:
+                    changed = True
+                    if lowest_new is None or price < lowest_new:
+                        lowest_new = price
+                book[price] = qty
+            elif book.pop(price, None) is not None:
+                changed = True
+        if changed:
+            self._ask_prices = sorted(book)
+        if lowest_new is not None and (top0 is None or lowest_new < top0):
+            bp = self._bid_prices
+            bids = self._bids
+            while bp and bp[-1] >= lowest_new:
+                del bids[bp.pop()]
 
     def apply_top(self, bid_ticks: int, bid_qty: float, ask_ticks: int, ask_qty: float, ts_ns: int) -> None:
         """Apply a best bid/ask (bookTicker) update.
