@@ -16,6 +16,11 @@ class Strategy(Protocol):
     ``quote`` must be pure with respect to the outside world (reads ``state``, returns a new value) and
     must return a quote set already passed through ``strategy.finishing.finish_quotes``. When the state
     cannot be quoted (no two-sided book) it returns a quote set with no bids and no asks.
+
+    Optional: ``inputs_key(state) -> Hashable``, the values ``quote`` reads besides the touch, position,
+    config, filters and mark-price band (ASMM: clamped vol scaling and funding term). The trader uses it to
+    reuse requotes that sent nothing; without it the trader assumes the quotes may change every second and
+    with every mark/funding value.
     """
 
     name: str
