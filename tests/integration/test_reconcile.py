@@ -121,3 +121,29 @@ async def test_dead_man_switch_that_cannot_be_refreshed_halts_until_it_can(tmp_p
                 assert app.deadman_armed
         finally:
             await pump.stop()
+
+
+async def test_all_websockets_down_then_back_recovers_without_orphans(tmp_path: Path) -> None:
+    async with running_sim(symbols=["ETHUSDC"], feed="manual") as sim:
+        pump = MarketPump(sim)
+        pump.start()
+        try:
+            async with running_app(sim, tmp_path, reconcile_interval_s=1) as app:
+                await wait_for(lambda: side_counts(own_orders(sim)) == (24, 24), 10)
+                trader = app.trader
+                assert trader is not None
+                sim.faults.drop_ws(None, refuse_s=2.0)  # market, user stream and WebSocket API all drop
+                # market data out of sync ⇒ quotes cancelled (over REST: the order socket is gone too)
+                await wait_for(lambda: not _ours(sim), 5)
+                # sockets come back: books resync, quoting resumes, and the tracker matches the exchange
+                await wait_for(lambda: side_counts(own_orders(sim)) == (24, 24), 15)
+                await wait_for(lambda: app.live_counts("ETHUSDC") == side_counts(own_orders(sim)), 5)
+
+                def same_orders() -> bool:
+                    at_exchange = {o.client_order_id for o in own_orders(sim)}
+                    tracked = {o.client_order_id for o in trader.orders.iter_open("ETHUSDC")}
+                    return at_exchange == tracked  # nothing orphaned at the exchange, nothing lost by us
+
+                await wait_for(same_orders, 5)
+        finally:
+            await pump.stop()
