@@ -23,6 +23,11 @@ RC=0
 STATE_DIR="$("$PY" -c 'import sys; from phoenix.config import load_config; print(load_config(sys.argv[1]).global_.state_dir)' "$CONFIG")" || exit 2
 LOCK="$STATE_DIR/phoenix.lock"
 
+EMBEDDED=0
+if [[ -f "$STATE_DIR/sim_endpoint.json" ]]; then
+  EMBEDDED=1  # venue sim with the simulator inside the runner: it stops with the runner
+fi
+
 PID=""
 if [[ -f "$LOCK" ]]; then
   PID="$(tr -dc '0-9' < "$LOCK")"
@@ -41,6 +46,11 @@ if [[ -n "$PID" ]] && kill -0 "$PID" 2>/dev/null && grep -qa phoenix "/proc/$PID
   fi
 else
   echo "emergency_stop: no running instance found for $STATE_DIR"
+fi
+
+if [[ "$EMBEDDED" == "1" ]]; then
+  echo "emergency_stop: the embedded simulator stopped with the runner (its orders and positions are gone)"
+  exit "$RC"
 fi
 
 echo "emergency_stop: cancel-all"
