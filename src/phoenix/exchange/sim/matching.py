@@ -9,6 +9,10 @@ level's last change: that part of the shrink is the trade, which already moved t
 of simulated participants at one price keep FIFO order among themselves; ``queue_ahead`` is
 non-decreasing along that FIFO.
 
+Market size taken by participants' taker orders is remembered per price and kept out of later feed
+updates at that price until the feed catches up (see ``Book.apply_levels``), so it is never filled
+twice.
+
 Levels are dicts keyed by int ticks; the best market price is tracked incrementally (a removed best
 is rescanned once, lazily); participants' prices keep a small sorted list. Side index 0 = bids,
 1 = asks. Market quantities are floats; own quantities are int steps.
