@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
 import typer
+import typer.main
 import yaml
+from typer.core import TyperGroup
 
 from phoenix import __version__
 from phoenix.config import load_config, load_credentials, redacted_dump, reloadable_keys
@@ -73,29 +74,37 @@ def config_show(path: ConfigPath) -> None:
     typer.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 
-def _exists(module_name: str) -> bool:
-    try:
-        return importlib.util.find_spec(module_name) is not None
-    except ModuleNotFoundError:
-        return False
+class _LazyGroup(TyperGroup):
+    """Top-level group that imports the ``sim`` and ``backtest`` stacks only when they are invoked.
+
+    Keeps ``phoenix run`` lean: importing every sub-application costs ~30 MB of RSS (measured 73.6 MB vs
+    41.5 MB for the runner commands alone), against the runner's 80 MB budget.
+    """
+
+    lazy: ClassVar[dict[str, tuple[str, str, str]]] = {
+        "sim": ("phoenix.exchange.sim.cli", "sim_app", "Run the simulated Binance USDⓈ-M exchange."),
+        "backtest": ("phoenix.backtest.cli", "backtest_app", "Backtest on recorded data with the live core."),
+    }
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """Eager commands first, then the lazy ones."""
+        names = list(super().list_commands(ctx))
+        return names + [n for n in self.lazy if n not in names]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        """Import a lazy sub-application the first time it is asked for."""
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module_name, attr, help_text = self.lazy[cmd_name]
+            sub = getattr(importlib.import_module(module_name), attr)
+            command = typer.main.get_command(sub)
+            command.help = command.help or help_text
+            command.name = cmd_name
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
 
 
-def _mount() -> None:
-    # Sub-applications live with the component they drive.
-    mounts = (
-        ("phoenix.exchange.sim.cli", "sim_app", "sim", "Run the simulated Binance USDⓈ-M exchange."),
-        ("phoenix.backtest.cli", "backtest_app", "backtest", "Backtest on recorded data with the live core."),
-    )
-    for module_name, attr, name, help_text in mounts:
-        if not _exists(module_name):
-            continue
-        sub = getattr(importlib.import_module(module_name), attr)
-        app.add_typer(sub, name=name, help=help_text)
-    if _exists("phoenix.runner.cli"):
-        importlib.import_module("phoenix.runner.cli").register(app)
-
-
-_mount()
+app.info.cls = _LazyGroup
+importlib.import_module("phoenix.runner.cli").register(app)
 
 
 def main() -> None:
