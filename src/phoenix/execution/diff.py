@@ -86,7 +86,7 @@ def diff_side(
     sign = -1 if is_bid else 1
     quote = OrderPurpose.QUOTE
     matchable = _MATCHABLE
-    candidates = [o for o in live if o.purpose is quote and o.status in matchable and not o.cancel_requested]
+    candidates = [o for o in live if o.status in matchable and o.purpose is quote and not o.cancel_requested]
     if pinned and desired:
         pin = desired[0]
         own = next((o for o in candidates if o.layer == pin.layer), None)
@@ -185,10 +185,9 @@ def diff_quotes(
     """Diff a whole ladder (both sides) against the symbol's open orders (bands as in ``diff_side``;
     ``pinned_side``'s first quote is the pinned one)."""
     plan = DiffPlan()
-    live_bids: list[LiveOrder] = []
-    live_asks: list[LiveOrder] = []
-    for o in live:
-        (live_bids if o.side is Side.BUY else live_asks).append(o)
+    buy = Side.BUY
+    live_bids = [o for o in live if o.side is buy]
+    live_asks = [o for o in live if o.side is not buy]
     diff_side(
         bids,
         live_bids,

@@ -252,7 +252,8 @@ class QuotingMixin:
                 memo.clear()
             if not memo:  # the open orders are the same objects for as long as the context holds
                 rt.memo_orders = tuple(self.orders.iter_open(symbol))
-            memo[touch] = ([o.layer for o in rt.memo_orders], rt.last_bid_layers, rt.last_ask_layers)
+            # tuples of ints: the garbage collector stops tracking them, so a full memo costs no GC time
+            memo[touch] = (tuple([o.layer for o in rt.memo_orders]), rt.last_bid_layers, rt.last_ask_layers)
         d.reports.append(
             QuotesComputed(
                 symbol=symbol,

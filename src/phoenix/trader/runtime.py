@@ -15,7 +15,7 @@ MS = 1_000_000
 REENTRY_LAYER = 1000  # layer index of grinding's re-entry while it travels through the risk trim
 POST_ONLY_REJECTED = -5022
 GTX_BACKOFF_MAX_TICKS = 5
-MEMO_MAX = 4096  # remembered touches per symbol (cleared when full or when the context changes)
+MEMO_MAX = 1024  # remembered touches per symbol (cleared when full or when the context changes)
 
 
 @dataclass(slots=True)
@@ -48,7 +48,7 @@ class SymbolRuntime:
     # requotes that sent nothing, per touch, while their context holds (see QuotingMixin._requote_key):
     # touch → (ladder layer of each of memo_orders after it, bid layers, ask layers)
     memo_context: tuple[object, ...] | None = None
-    memo: dict[tuple[int, int, int, int], tuple[list[int], int, int]] = field(default_factory=dict)
+    memo: dict[tuple[int, int, int, int], tuple[tuple[int, ...], int, int]] = field(default_factory=dict)
     memo_orders: tuple[LiveOrder, ...] = ()  # the symbol's open orders while the context holds
     last_bid_layers: int = 0
     last_ask_layers: int = 0
