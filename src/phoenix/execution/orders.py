@@ -170,6 +170,8 @@ class OrderTracker:
         self._keep_done = keep_done
         self._non_quote = 0  # open orders whose purpose is not QUOTE
         self._flagged = 0  # upper bound of open orders with cancel_requested (0 ⇒ none: skip the scan)
+        # exposure_steps per symbol; every mutating method clears it on entry (orders change only here)
+        self._exposure: dict[str, tuple[int, int]] = {}
 
     # ------------------------------------------------------------------ queries
 
@@ -202,6 +204,9 @@ class OrderTracker:
 
     def exposure_steps(self, symbol: str) -> tuple[int, int]:
         """(buy, sell) worst-case steps of all open orders of a symbol, in-flight included."""
+        cached = self._exposure.get(symbol)
+        if cached is not None:
+            return cached
         buy = sell = 0
         for o in self._open.get(symbol, _EMPTY).values():
             filled = o.filled_steps
@@ -214,6 +219,7 @@ class OrderTracker:
                     buy += r
                 else:
                     sell += r
+        self._exposure[symbol] = (buy, sell)
         return buy, sell
 
     def other_exposure_steps(self, symbol: str) -> tuple[int, int]:
@@ -246,6 +252,7 @@ class OrderTracker:
         reduce_only: bool = False,
     ) -> PlaceOrder:
         """Register a new order as PENDING_NEW and return the action that sends it."""
+        self._exposure.clear()
         cid = self.ids.next_id(symbol, now_ns)
         order = LiveOrder(
             client_order_id=cid,
@@ -280,6 +287,7 @@ class OrderTracker:
     def cancel(self, order: LiveOrder, now_ns: int) -> CancelOrder | None:
         """Request a cancel. Returns the action if it can be sent now; in-flight orders are flagged instead
         (cancelled as soon as they are acknowledged), already-cancelling or terminal ones yield None."""
+        self._exposure.clear()
         if order.status in ACTIONABLE:
             order.prev_status = order.status
             order.status = next_status(order.status, S.PENDING_CANCEL)
@@ -295,6 +303,7 @@ class OrderTracker:
         self, order: LiveOrder, price_ticks: int, remaining_steps: int, now_ns: int, layer: int | None = None
     ) -> ModifyOrder:
         """Amend an actionable order to a new price and remaining quantity (steps), optionally a new layer."""
+        self._exposure.clear()
         if order.status not in ACTIONABLE:
             raise InvalidTransitionError(order.status, S.PENDING_MODIFY)
         order.prev_status = order.status
@@ -317,6 +326,7 @@ class OrderTracker:
     def mark_all_canceling(self, symbol: str, now_ns: int) -> int:
         """After a CancelAll was sent: actionable orders become PENDING_CANCEL, in-flight ones are flagged
         for cancel on acknowledgement. Returns the number of orders affected."""
+        self._exposure.clear()
         n = 0
         for order in self._open.get(symbol, {}).values():
             if order.status in ACTIONABLE or order.status is S.PENDING_MODIFY:
@@ -352,6 +362,7 @@ class OrderTracker:
 
     def on_update(self, event: OrderUpdated) -> UpdateResult:
         """Apply an exchange report (translated by the driver). Never raises: anomalies are returned."""
+        self._exposure.clear()
         order = self.get(event.client_order_id, event.symbol)
         if order is None:
             return self._adopt(event)
@@ -457,6 +468,7 @@ class OrderTracker:
 
     def on_fill(self, fill: Fill) -> LiveOrder | None:
         """Count a (de-duplicated) fill against its order; a fully filled order becomes FILLED."""
+        self._exposure.clear()
         order = self.get(fill.client_order_id, fill.symbol)
         if order is None:
             return None
@@ -483,6 +495,7 @@ class OrderTracker:
 
     def forget_symbol_orders(self, symbol: str, client_order_ids: set[str]) -> int:
         """Reconciliation: open orders the exchange does not list (and not in flight) are gone."""
+        self._exposure.clear()
         n = 0
         for order in list(self._open.get(symbol, {}).values()):
             if order.client_order_id not in client_order_ids and order.status in ACTIONABLE | {
@@ -521,6 +534,7 @@ class OrderTracker:
 
     def restore(self, snapshot: dict[str, object]) -> None:
         """Reload open orders (all become UNKNOWN until the exchange confirms them) and the id position."""
+        self._exposure.clear()
         ids = snapshot.get("ids")
         if isinstance(ids, dict):
             self.ids.restore(ids)
