@@ -7,6 +7,8 @@ acknowledged, a random-walk mid at σ(1 s) ≈ 1.2 bps, one update every 250 ms 
 ``core.replay_cancels_per_min_max``: the busiest minute's cancels + amendments when the real ETHUSDC mid
 series (the continuous hour of ../shared/data/ethusdc_mid_2025-11-24_dev.csv) is replayed through the
 trader with instant acknowledgements and no fills (NaN when the file is absent).
+``core.replay_pinned_cancels_per_min_mean``: the mean cancels + amendments per minute of the same replay
+holding a 1.6 ETH long (80 % of net_max, pinning on) throughout.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from phoenix.config import PhoenixConfig
-from phoenix.core.types import Event, MarketDataStatus, SymbolFilters, TopOfBook
+from phoenix.core.types import Event, MarketDataStatus, PositionSynced, SymbolFilters, TopOfBook
 from phoenix.trader.replay import acknowledge, parse_mid_rows, parse_rfc3339_ns, replay_mids
 from phoenix.trader.trader import Trader
 
@@ -96,6 +98,22 @@ def replay_max_per_min() -> float:
     return float(replay_mids(trader, "ETHUSDC", hour).max_requotes_per_min())
 
 
+def replay_pinned_mean_per_min(qty_steps: int = 1600) -> float:
+    """Mean cancels + amendments per minute of the same replay holding ``qty_steps`` (80 % of net_max:
+    pinning on) from the start; NaN without the data file."""
+    if not DATA.exists():
+        return math.nan
+    rows = parse_mid_rows(DATA.read_text().splitlines())
+    start = parse_rfc3339_ns("2025-11-24T08:26:08Z")
+    hour = [r for r in rows if r[0] >= start]
+    trader = Trader(_config(), {"ETHUSDC": ETH}, wallet_usdc=100_000.0, id_seed_ms=hour[0][0] // MS)
+    trader.on_event(
+        PositionSynced(symbol="ETHUSDC", ts_ns=hour[0][0] - 1, qty_steps=qty_steps, entry_price=hour[0][1])
+    )
+    per_min = replay_mids(trader, "ETHUSDC", hour).requotes_per_min()
+    return sum(per_min.values()) / len(per_min)
+
+
 def run() -> dict[str, float]:
     """Benchmark entry point for ``benchmarks/run.py``."""
     # best of 5 rounds: on this shared 2-core machine a round's p99 is otherwise set by preemption from
@@ -109,6 +127,7 @@ def run() -> dict[str, float]:
         "core.decision.p99_us": p99,
         "core.decision.cpu_p99_us": cpu_p99,
         "core.replay_cancels_per_min_max": replay_max_per_min(),
+        "core.replay_pinned_cancels_per_min_mean": replay_pinned_mean_per_min(),
     }
 
 
