@@ -149,8 +149,15 @@ class Trader(QuotingMixin):
                 rt.dirty = True
                 if rt.failed_closed and self._market_ok(self.store.symbols[event.symbol], event.ts_ns):
                     rt.failed_closed = False
-                if event.ts_ns - rt.last_quote_ns >= self._interval_ns(rt, event.ts_ns):
+                interval = self._interval_ns(rt, event.ts_ns)
+                if event.ts_ns - rt.last_quote_ns >= interval:
+                    last, n = rt.last_quote_ns, len(d.actions)
                     self._requote(event.symbol, event.ts_ns, d)
+                    if len(d.actions) == n:
+                        # A pass that sent nothing only holds the next evaluation back by a quarter interval,
+                        # so a real move right after it is quoted within ~interval/4, not a full interval
+                        # (measured: tick-to-order p99 163 ms with full-interval pacing at 200 ms).
+                        rt.last_quote_ns = max(last, event.ts_ns - interval + interval // 4)
         elif isinstance(event, OrderUpdated):
             self._version += 1
             self._on_order_updated(event, d)
