@@ -114,6 +114,8 @@ class LiveOrder:
     old_price_ticks: int = 0  # while an amendment is unresolved: the values before it
     old_qty_steps: int = 0  # (0 once the amendment is acknowledged or refused)
     cancel_requested: bool = False  # cancel as soon as the order becomes actionable
+    assumed_gone: bool = False  # terminal by inference (-2011/-2013, reconciliation), not by a report
+    reported_ns: int = 0  # exchange time of the last exchange report whose price/size we took
 
     def note_filled(self) -> None:
         """Recompute ``filled_steps`` after ``filled_by_fills`` / ``filled_reported`` changed."""
@@ -374,6 +376,8 @@ class OrderTracker:
             order.note_filled()
         order.updated_ns = max(order.updated_ns, event.ts_ns)
         if old in TERMINAL:
+            if order.assumed_gone and event.status in ACTIONABLE and event.exchange_order_id is not None:
+                return self._reopen(order, event)  # the exchange has it after all (e.g. a late place)
             return UpdateResult(order=order, old_status=old, new_status=old)
         target = self._target(order, event)
         try:
@@ -384,6 +388,7 @@ class OrderTracker:
             if target in TERMINAL:
                 order.status = target
                 self._retire(order)
+                order.assumed_gone = event.error_code in UNKNOWN_ORDER_CODES
             return UpdateResult(order=order, old_status=old, new_status=order.status, anomaly=anomaly)
         order.status = new
         if new is S.UNKNOWN and old is S.PENDING_CANCEL and not order.cancel_requested:
@@ -402,13 +407,49 @@ class OrderTracker:
                 order.price_ticks = event.price_ticks
             if event.qty_steps > 0:
                 order.qty_steps = event.qty_steps
+            if event.exchange_order_id is not None:
+                order.reported_ns = max(order.reported_ns, event.ts_ns)
+        elif (
+            new in (S.NEW, S.PARTIALLY_FILLED)
+            and old in ACTIONABLE
+            and event.exchange_order_id is not None
+            and event.ts_ns >= order.reported_ns
+        ):
+            # any later exchange report is the truth, e.g. an amendment that landed after we reverted it
+            self._take_reported(order, event)
         if new is S.REJECTED or event.error_code is not None:
             order.error_code = event.error_code
         if new in (S.NEW, S.PARTIALLY_FILLED) and order.remaining_steps == 0:
             order.status = S.FILLED
         if order.status in TERMINAL:
             self._retire(order)
+            if new is S.REJECTED or new is S.CANCELED:
+                order.assumed_gone = event.error_code in UNKNOWN_ORDER_CODES
         return UpdateResult(order=order, old_status=old, new_status=order.status)
+
+    @staticmethod
+    def _take_reported(order: LiveOrder, event: OrderUpdated) -> None:
+        if event.price_ticks > 0:
+            order.price_ticks = event.price_ticks
+        if event.qty_steps > 0:
+            order.qty_steps = event.qty_steps
+        order.reported_ns = max(order.reported_ns, event.ts_ns)
+
+    def _reopen(self, order: LiveOrder, event: OrderUpdated) -> UpdateResult:
+        """An order we took for gone by inference is reported open: track it again (risk counts it)."""
+        old = order.status
+        self._take_reported(order, event)
+        order.assumed_gone = False
+        order.old_price_ticks = order.old_qty_steps = 0
+        order.status = S.PARTIALLY_FILLED if order.filled_steps > 0 else S.NEW
+        if order.remaining_steps == 0:
+            order.status = S.FILLED
+            return UpdateResult(order=order, old_status=old, new_status=order.status)
+        self._done.pop(order.client_order_id, None)
+        self._open.setdefault(order.symbol, {})[order.client_order_id] = order
+        if order.purpose is not OrderPurpose.QUOTE:
+            self._non_quote += 1
+        return UpdateResult(order=order, old_status=old, new_status=order.status, anomaly="reopened")
 
     def _target(self, order: LiveOrder, event: OrderUpdated) -> OrderStatus:
         reported = event.status
@@ -503,6 +544,7 @@ class OrderTracker:
             }:
                 order.status = S.CANCELED
                 self._retire(order)
+                order.assumed_gone = True
                 n += 1
         return n
 
