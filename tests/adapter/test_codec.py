@@ -91,7 +91,11 @@ def test_order_account_update_positions() -> None:
     ev = wire.user_decoder.decode(raw)
     assert isinstance(ev, wire.AccountUpdate)
     assert codec.account_events(ev) == [BalanceUpdated(ts_ns=1_000_000, wallet_usdc=1000.0)]
-    assert codec.positions_from_account_update(ev, {"ETHUSDC": ETH}) == [
+    # reason ORDER: the fill itself moves the position (its event may come before or after this one)
+    assert codec.positions_from_account_update(ev, {"ETHUSDC": ETH}) == []
+    other = wire.user_decoder.decode(raw.replace(b'"m":"ORDER"', b'"m":"ADL"'))
+    assert isinstance(other, wire.AccountUpdate)
+    assert codec.positions_from_account_update(other, {"ETHUSDC": ETH}) == [
         PositionSynced(symbol="ETHUSDC", ts_ns=1_000_000, qty_steps=-30, entry_price=2499.99)
     ]
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +124,32 @@ class MarketPump:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+@contextlib.asynccontextmanager
+async def running_app(
+    sim: SimServer, tmp_path: Path, symbols: list[dict[str, Any]] | None = None, **overrides: Any
+) -> AsyncIterator[Any]:
+    """A ``RunnerApp`` connected to ``sim`` over loopback, started and ready; stopped (exit 0) afterwards."""
+    from phoenix.config import load_config
+    from phoenix.runner.app import RunnerApp
+
+    data = runner_config(sim, tmp_path / "state", symbols=symbols, **overrides)
+    path = write_config(tmp_path / "phoenix.yaml", data)
+    config = load_config(path, env={})
+    app = RunnerApp(config, config_path=path, install_signal_handlers=False, env={})
+    task = asyncio.get_running_loop().create_task(app.run())
+    try:
+        await wait_for(lambda: app.ready.is_set() or task.done(), 15)
+        assert not task.done(), "runner exited during start-up"
+        yield app
+    finally:
+        app.request_stop("test done")
+        code = await asyncio.wait_for(task, 20)
+        assert code == 0
+
+
+def full_ladder(sim: SimServer, n: int = 24) -> bool:
+    """True when the default account quotes ``n`` bids and ``n`` asks."""
+    bids, asks = side_counts(own_orders(sim))
+    return bids == n and asks == n

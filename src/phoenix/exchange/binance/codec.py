@@ -173,7 +173,14 @@ def account_events(msg: wire.AccountUpdate, margin_asset: str = "USDC") -> list[
 def positions_from_account_update(
     msg: wire.AccountUpdate, filters: dict[str, SymbolFilters]
 ) -> list[PositionSynced]:
-    """The (changed) one-way positions carried by ACCOUNT_UPDATE."""
+    """The (changed) one-way positions carried by ACCOUNT_UPDATE, except for reason ``ORDER``.
+
+    A fill's ACCOUNT_UPDATE (reason ORDER) may arrive before or after its ORDER_TRADE_UPDATE (real
+    Binance usually sends it ~29 ms ahead): adopting its position and then adding the fill would count
+    the fill twice. Fills move the position; REST reconciliation covers a lost fill.
+    """
+    if msg.a.m == "ORDER":
+        return []
     out = []
     for p in msg.a.P:
         f = filters.get(p.s)

@@ -82,6 +82,7 @@ class FaultState:
     strict_routes: bool = False
     lost_acks: int = 0
     lost_ack_mode: str = "disconnect"  # or "hang"
+    account_update_first: bool = False  # a fill's ACCOUNT_UPDATE before its ORDER_TRADE_UPDATE
     depth_gaps: dict[str, int] = field(default_factory=dict)  # symbol ("*" = any) -> diffs to skip
     frozen_until_ms: dict[str, int] = field(default_factory=dict)  # route ("*" = all) -> until
     refuse_until_ms: dict[str, int] = field(default_factory=dict)  # route -> refuse new connections
@@ -168,6 +169,13 @@ class FaultInjector:
         self.state.lost_acks += max(1, int(count))
         self.state.lost_ack_mode = mode
 
+    def set_account_update_first(self, on: bool = True) -> None:
+        """Send a fill's ``ACCOUNT_UPDATE`` (reason ORDER) before its ``ORDER_TRADE_UPDATE``.
+
+        Real Binance usually does (~29 ms ahead); the default order is the other way round.
+        """
+        self.state.account_update_first = bool(on)
+
     # ------------------------------------------------------------------ queries used by the server
 
     def skew_ms(self) -> int:
@@ -233,6 +241,7 @@ class FaultInjector:
             "strict_routes": s.strict_routes,
             "lost_acks": s.lost_acks,
             "lost_ack_mode": s.lost_ack_mode,
+            "account_update_first": s.account_update_first,
             "depth_gaps": dict(s.depth_gaps),
             "frozen_until_ms": dict(s.frozen_until_ms),
             "refuse_until_ms": dict(s.refuse_until_ms),
@@ -267,6 +276,7 @@ _ACTIONS: dict[str, str] = {
     "rate_limit_storm": "rate_limit_storm",
     "expire_listen_key": "expire_listen_key",
     "lose_order_acks": "lose_order_acks",
+    "account_update_first": "set_account_update_first",
 }
 
 

@@ -436,6 +436,8 @@ class SimServer:
 
     def publish(self, events: Sequence[SimEvent]) -> None:
         """Fan engine events out to market and user-data streams."""
+        if self.faults.state.account_update_first:
+            events = account_updates_first(events)
         for ev in events:
             match ev:
                 case DepthDiffPublished():
@@ -583,3 +585,18 @@ def _report_crash(task: asyncio.Task[None]) -> None:
     # a timer or feed task must never die silently: the simulator would freeze without a trace
     if not task.cancelled() and task.exception() is not None:
         log.error("sim task %s crashed", task.get_name(), exc_info=task.exception())
+
+
+def account_updates_first(events: Sequence[SimEvent]) -> list[SimEvent]:
+    """Move each fill's ``ACCOUNT_UPDATE`` (reason ORDER) ahead of the order update just before it."""
+    out = list(events)
+    for i in range(1, len(out)):
+        prev, ev = out[i - 1], out[i]
+        if (
+            isinstance(ev, AccountUpdatePublished)
+            and ev.reason == "ORDER"
+            and isinstance(prev, OrderUpdatePublished)
+            and prev.account == ev.account
+        ):
+            out[i - 1], out[i] = ev, prev
+    return out
