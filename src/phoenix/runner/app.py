@@ -30,6 +30,7 @@ from phoenix.core.types import (
     BookDelta,
     BookSnapshot,
     CancelAll,
+    CancelOrder,
     ConfigChanged,
     Event,
     FundingPaid,
@@ -106,7 +107,23 @@ class SymbolWorker:
         self.app = app
         self.symbol = symbol
         self.inbox: asyncio.Queue[tuple[int, Event]] = asyncio.Queue()
-        self.events = 0
+        self.events = 0  # events taken from the inbox and processed
+        self.fed = 0  # events put into the inbox
+        self._progress = asyncio.Event()  # set after each processed batch
+
+    async def settled(self, timeout_s: float = 5.0) -> bool:
+        """Wait (bounded) until every event fed before this call has been processed; False on timeout."""
+        target = self.fed
+        deadline = time.monotonic() + timeout_s
+        while self.events < target:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                log.warning("worker_settle_timeout", symbol=self.symbol, pending=target - self.events)
+                return False
+            self._progress.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress.wait(), remaining)
+        return True
 
     async def run(self) -> None:
         """Process events until cancelled (a crash is restarted by the supervisor)."""
@@ -131,6 +148,7 @@ class SymbolWorker:
                     actions.extend(produced)
             if actions:
                 app.executor_submit(actions)
+            self._progress.set()
 
 
 class RunnerApp:
@@ -266,6 +284,7 @@ class RunnerApp:
             return
         worker = self.workers.get(symbol)
         if worker is not None:
+            worker.fed += 1
             worker.inbox.put_nowait((recv_ns, event))
 
     async def _on_market(self, event: Event) -> None:
@@ -540,6 +559,7 @@ class RunnerApp:
             self.feed,
             self.now_ns,
             on_cancel_all_failed=self._cancel_all_failed,
+            place_settle_ms=g.recv_window_ms,
         )
         self.reconciler = Reconciler(
             rest,
@@ -548,6 +568,8 @@ class RunnerApp:
             self.feed,
             self._on_mismatch,
             started_ms=self.started_ns // MS_NS,
+            cancel=self._cancel_order,
+            settle=self._settle_symbol,
         )
         for symbol, worker in self.workers.items():
             self.supervisor.start(f"worker:{symbol}", worker.run)
@@ -966,6 +988,16 @@ class RunnerApp:
             await self.reconciler.run_once()
         except ExchangeError as exc:
             log.warning("reconcile_failed", why=why, error=str(exc))
+
+    def _cancel_order(self, symbol: str, client_order_id: str) -> None:
+        """Send a cancel for one order (reconciliation: an own order we had taken for gone)."""
+        self.executor_submit([CancelOrder(symbol=symbol, client_order_id=client_order_id)])
+
+    async def _settle_symbol(self, symbol: str) -> None:
+        """Return once the symbol's worker has applied every event fed so far (bounded)."""
+        worker = self.workers.get(symbol)
+        if worker is not None:
+            await worker.settled()
 
     async def _on_mismatch(self, m: Mismatch) -> None:
         """Unexplained difference: cancel and halt that symbol (never flatten on a guess)."""

@@ -60,6 +60,9 @@ class ActionExecutor:
         feed: Puts an outcome event into the worker inbox of its symbol.
         now_ns: Clock for journal timestamps (server-corrected wall clock).
         on_cancel_all_failed: Called with the symbol when a cancel-all gave up (orders still live).
+        place_settle_ms: How long after sending a place a "does not exist" (-2013) answer is not yet
+            final: the request may still reach the matching engine until its ``recvWindow`` runs out
+            (``global.recv_window_ms``).
     """
 
     def __init__(
@@ -73,8 +76,10 @@ class ActionExecutor:
         feed: Feed,
         now_ns: Callable[[], int],
         on_cancel_all_failed: Callable[[str], None] | None = None,
+        place_settle_ms: int = 5000,
     ) -> None:
         self.gateway = gateway
+        self.place_settle_s = place_settle_ms / 1000
         self._on_cancel_all_failed = on_cancel_all_failed
         self.rest = rest
         self.filters = dict(filters)
@@ -182,26 +187,53 @@ class ActionExecutor:
         self.metrics.errors.labels(str(result.code) if result.code is not None else "none").inc()
 
     async def _place_many(self, places: list[PlaceOrder]) -> None:
+        sent_s = time.monotonic()
         t0 = time.perf_counter()
         results = await self.gateway.place_many(places)
         self.metrics.order_round_trip.observe(time.perf_counter() - t0)
+        unknown: list[PlaceOrder] = []
         for action, result in zip(places, results, strict=True):
-            await self._after_place(action, result)
+            if self._after_place(action, result):
+                unknown.append(action)
+        if unknown:
+            await asyncio.gather(*(self._resolve_place(a, sent_s) for a in unknown))
 
-    async def _after_place(self, action: PlaceOrder, result: OrderResult) -> None:
+    def _after_place(self, action: PlaceOrder, result: OrderResult) -> bool:
+        """Feed a place's outcome; True when it is unknown and must be resolved by querying."""
         if result.outcome is Outcome.CONFIRMED and result.order is not None:
             s = self.stats.symbols[action.symbol]
             s.orders_confirmed += 1
             s.placed_5m.add(time.time_ns())
             self._feed(result.order)
-            return
+            return False
         if result.outcome is Outcome.REJECTED:
             self._on_error(result)
             self._feed(self._update(action, OrderStatus.REJECTED, result.code))
-            return
+            return False
         self._on_error(result)
         self._feed(self._update(action, OrderStatus.UNKNOWN, result.code))
-        await self._resolve(action.symbol, action.client_order_id, action, never_existed=OrderStatus.REJECTED)
+        return True
+
+    async def _resolve_place(self, action: PlaceOrder, sent_s: float) -> None:
+        """Resolve a place of unknown outcome by querying it.
+
+        "Does not exist" (-2013) is only final once the request can no longer reach the matching engine
+        (``place_settle_s`` after sending, the recvWindow): until then the order stays ``UNKNOWN`` (counted
+        as live) and is queried again. A later report of the order re-opens it anyway (tracker rule).
+        """
+        while True:
+            res = await self._query(action.symbol, action.client_order_id)
+            if res is None:
+                return  # stays UNKNOWN (counted as live); reconciliation queries it again
+            if res.outcome is Outcome.CONFIRMED and res.order is not None:
+                self._feed(res.order)
+                return
+            wait_s = sent_s + self.place_settle_s - time.monotonic()
+            if wait_s <= 0:
+                self._feed(self._update(action, OrderStatus.REJECTED, res.code))
+                return
+            log.info("place_not_found_yet", symbol=action.symbol, coid=action.client_order_id)
+            await asyncio.sleep(min(wait_s + 0.05, 1.0))
 
     async def _query(self, symbol: str, client_order_id: str, attempts: int = 5) -> OrderResult | None:
         """The exchange's view of an order (CONFIRMED with its state, or REJECTED = it does not exist);
@@ -215,22 +247,6 @@ class ActionExecutor:
             delay = min(delay * 2, 5.0)
         log.error("order_unresolved", symbol=symbol, client_order_id=client_order_id)
         return None
-
-    async def _resolve(
-        self,
-        symbol: str,
-        client_order_id: str,
-        action: PlaceOrder | CancelOrder | ModifyOrder,
-        never_existed: OrderStatus,
-    ) -> None:
-        """Resolve an unknown place: feed the queried state (``never_existed`` when -2013)."""
-        res = await self._query(symbol, client_order_id)
-        if res is None:
-            return  # stays UNKNOWN (counted as live); reconciliation queries it again
-        if res.outcome is Outcome.CONFIRMED and res.order is not None:
-            self._feed(res.order)
-        else:
-            self._feed(self._update(action, never_existed, res.code))
 
     async def _settle_request(self, action: CancelOrder | ModifyOrder, code: int | None) -> None:
         """A cancel/amend without a clear answer: the queried state decides what happened.

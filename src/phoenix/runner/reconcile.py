@@ -3,11 +3,18 @@
 Each round compares the exchange with the Trader's view, symbol by symbol:
 - open orders the exchange lists that we don't track (or track as something else) are fed as
   ``OrderUpdated`` (ours are adopted by the tracker; foreign ones are an unexplained mismatch);
+- an order of ours the exchange lists as open but we hold as terminal (e.g. a timed-out place taken for
+  rejected that landed after all) is an anomaly: its state is fed (the tracker re-opens it, so risk
+  counts it) and it is cancelled;
+- an open order whose price or size differs from ours (e.g. an amendment that landed after we reverted
+  it) is fed: the exchange's values are adopted;
 - orders we believe open that the exchange no longer lists are queried by client order id and the
   answer is fed (filled / cancelled are facts, not guesses);
 - a position difference is first given a grace period (fills in flight on the user stream), then
-  explained by backfilling our trades from REST (missed user-stream fills); what is still different
-  is unexplained: cancel and halt that symbol, and adopt the exchange's position.
+  explained by backfilling our trades from REST (missed user-stream fills): after the backfill the
+  reconciler waits until the symbol's worker has applied everything fed (``settle``) and fetches the
+  positions again. Only a difference that survives two such confirmations is unexplained: cancel and
+  halt that symbol, and adopt the exchange's position.
 """
 
 from __future__ import annotations
@@ -30,13 +37,14 @@ from phoenix.errors import ExchangeError, UnknownOrderError
 from phoenix.exchange.binance import codec
 from phoenix.exchange.binance.rest import BinanceRestClient
 from phoenix.execution.ids import is_own_order_id
-from phoenix.execution.orders import LiveOrder
+from phoenix.execution.orders import ACTIONABLE, TERMINAL, LiveOrder
 from phoenix.log import get_logger
 from phoenix.runner.account_rest import fetch_positions, fetch_user_trades, fill_from_trade
 
 log = get_logger(__name__)
 
 MS_NS = 1_000_000
+CONFIRMATIONS = 2  # a position difference must survive this many backfill + settle + re-fetch rounds
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +91,11 @@ class Reconciler:
         *,
         grace_s: float = 1.0,
         started_ms: int = 0,
+        cancel: Callable[[str, str], None] | None = None,
+        settle: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
+        """``cancel(symbol, client_order_id)`` sends a cancel; ``settle(symbol)`` returns once the symbol's
+        worker has applied every event fed so far (without it, one event-loop pass)."""
         self.rest = rest
         self.filters = dict(filters)
         self.view = view
@@ -94,6 +106,10 @@ class Reconciler:
         self.rounds = 0
         self.mismatches = 0
         self.backfilled_fills = 0
+        self.orphans = 0  # own orders open at the exchange that we held as terminal
+        self.order_corrections = 0  # open orders whose price/size we had wrong
+        self._cancel = cancel
+        self._settle = settle
 
     async def run_once(self) -> list[Mismatch]:
         """Reconcile every symbol once; returns the unexplained mismatches (already reported)."""
@@ -131,6 +147,33 @@ class Reconciler:
             elif mine.status is OrderStatus.PENDING_MODIFY and o.clientOrderId not in in_flight:
                 done = (state.price_ticks, state.qty_steps) == (mine.price_ticks, mine.qty_steps)
                 self._feed(state if done else _refused(mine, now_ns))
+            elif mine.status in TERMINAL:
+                # live at the exchange, gone for us: re-open it (risk counts it) and cancel it
+                self.orphans += 1
+                log.error(
+                    "reconcile_orphan_order",
+                    symbol=symbol,
+                    coid=o.clientOrderId,
+                    local_status=mine.status.value,
+                    exchange_status=o.status,
+                )
+                self._feed(state)
+                if self._cancel is not None:
+                    self._cancel(symbol, o.clientOrderId)
+            elif (
+                mine.status in ACTIONABLE
+                and o.clientOrderId not in in_flight
+                and (state.price_ticks, state.qty_steps) != (mine.price_ticks, mine.qty_steps)
+            ):
+                self.order_corrections += 1
+                log.warning(
+                    "reconcile_order_differs",
+                    symbol=symbol,
+                    coid=o.clientOrderId,
+                    local=(mine.price_ticks, mine.qty_steps),
+                    exchange=(state.price_ticks, state.qty_steps),
+                )
+                self._feed(state)  # the tracker adopts the exchange's price and size
         known = self.view.open_order_ids(symbol)
         missing = [cid for cid in known if cid not in exchange_ids and cid not in in_flight]
         if missing:
@@ -163,20 +206,20 @@ class Reconciler:
     async def _positions(self, found: list[Mismatch]) -> None:
         exchange = await fetch_positions(self.rest, self.filters)
         differing = [s for s in self.filters if self._diff(s, exchange) != 0]
-        if not differing:
-            return
-        await asyncio.sleep(self.grace_s)  # fills may be in flight on the user stream
-        exchange = await fetch_positions(self.rest, self.filters)
-        for symbol in differing:
-            if self._diff(symbol, exchange) == 0:
-                continue
-            await self._backfill(symbol)
-            await asyncio.sleep(0)  # let the worker apply the backfilled fills
-            await asyncio.sleep(0.05)
-            diff = self._diff(symbol, exchange)
-            if diff == 0:
+        for _ in range(CONFIRMATIONS):
+            if not differing:
+                return
+            await asyncio.sleep(self.grace_s)  # fills may be in flight on the user stream
+            for symbol in differing:
+                await self._backfill(symbol)
+            for symbol in differing:
+                await self._settled(symbol)  # the worker has applied the backfilled fills
+            exchange = await fetch_positions(self.rest, self.filters)  # fresh, after the backfill
+            explained = [s for s in differing if self._diff(s, exchange) == 0]
+            for symbol in explained:
                 log.warning("reconcile_explained_by_backfill", symbol=symbol)
-                continue
+            differing = [s for s in differing if s not in explained]
+        for symbol in differing:
             f = self.filters[symbol]
             ex = exchange.get(symbol)
             ex_steps = ex.qty_steps if ex is not None else 0
@@ -193,6 +236,12 @@ class Reconciler:
                 if ex is not None
                 else PositionSynced(symbol=symbol, ts_ns=time.time_ns(), qty_steps=0, entry_price=0.0)
             )
+
+    async def _settled(self, symbol: str) -> None:
+        if self._settle is not None:
+            await self._settle(symbol)
+        else:
+            await asyncio.sleep(0)
 
     def _diff(self, symbol: str, exchange: Mapping[str, PositionSynced]) -> int:
         ex = exchange.get(symbol)
