@@ -58,6 +58,7 @@ from phoenix.persistence.ledger import LEDGER_FILE_NAME, Ledger, LedgerReader
 from phoenix.persistence.lock import InstanceLock
 from phoenix.runner.account_rest import fetch_positions, fetch_user_trades, fetch_wallet_usdc, fill_from_trade
 from phoenix.runner.executor import ActionExecutor
+from phoenix.runner.flatten import fetch_market_max_steps
 from phoenix.runner.reconcile import Mismatch, Reconciler, TraderView
 from phoenix.runner.stats import RunStats
 from phoenix.runner.supervisor import Supervisor
@@ -515,6 +516,7 @@ class RunnerApp:
         self.rest = rest
         await rest.start()
         self.filters = await rest.fetch_exchange_filters(self.symbols)
+        market_max_steps = await fetch_market_max_steps(rest, self.filters)
         self.wallet_usdc = await fetch_wallet_usdc(rest)
         self.metrics.wallet.set(self.wallet_usdc)
         ledger_path = self.state_dir / LEDGER_FILE_NAME
@@ -560,6 +562,7 @@ class RunnerApp:
             self.now_ns,
             on_cancel_all_failed=self._cancel_all_failed,
             place_settle_ms=g.recv_window_ms,
+            market_max_steps=market_max_steps,
         )
         self.reconciler = Reconciler(
             rest,

@@ -160,9 +160,13 @@ def cancel_all_command(config: ConfigOpt, symbol: SymbolsOpt = None) -> None:
 
     cfg, creds = _load(config)
     cfg = _symbols(cfg, symbol)
-    result = _ops(cfg, creds, lambda rest, _f, syms: ops.cancel_all(rest, syms))
-    for s, n in result.items():
+    report = _ops(cfg, creds, lambda rest, _f, syms: ops.cancel_all(rest, syms))
+    for s, n in report.cancelled.items():
         typer.echo(f"{s}: cancelled {n} open order(s)")
+    for s, error in report.failed.items():
+        typer.echo(f"{s}: cancel-all FAILED: {error}", err=True)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def flatten_command(

@@ -21,22 +21,18 @@ from phoenix.core.types import (
     Flatten,
     ModifyOrder,
     OrderStatus,
-    OrderType,
     OrderUpdated,
     PlaceOrder,
     Side,
     SymbolFilters,
-    TimeInForce,
 )
 from phoenix.errors import ExchangeError
-from phoenix.exchange.binance import codec
 from phoenix.exchange.binance.gateway import OrderGateway, OrderResult, Outcome
 from phoenix.exchange.binance.rest import BinanceRestClient
-from phoenix.execution.ids import OrderIdGenerator
 from phoenix.log import get_logger
 from phoenix.metrics import Metrics
 from phoenix.persistence.ledger import Ledger
-from phoenix.runner.account_rest import fetch_positions
+from phoenix.runner.flatten import FLATTEN_ATTEMPTS, RunnerIdGenerator, flatten_symbol
 from phoenix.runner.stats import RunStats
 
 log = get_logger(__name__)
@@ -63,6 +59,9 @@ class ActionExecutor:
         place_settle_ms: How long after sending a place a "does not exist" (-2013) answer is not yet
             final: the request may still reach the matching engine until its ``recvWindow`` runs out
             (``global.recv_window_ms``).
+        market_max_steps: MARKET order size cap per symbol (steps): flatten sends chunks of at most this.
+        flatten_attempts: Close rounds of a ``Flatten`` before it gives up and alerts.
+        on_flatten_failed: Called with the symbol when a flatten gave up (position still open).
     """
 
     def __init__(
@@ -77,8 +76,14 @@ class ActionExecutor:
         now_ns: Callable[[], int],
         on_cancel_all_failed: Callable[[str], None] | None = None,
         place_settle_ms: int = 5000,
+        market_max_steps: Mapping[str, int] | None = None,
+        flatten_attempts: int = FLATTEN_ATTEMPTS,
+        on_flatten_failed: Callable[[str], None] | None = None,
     ) -> None:
         self.gateway = gateway
+        self.market_max_steps = dict(market_max_steps or {})
+        self.flatten_attempts = flatten_attempts
+        self._on_flatten_failed = on_flatten_failed
         self.place_settle_s = place_settle_ms / 1000
         self._on_cancel_all_failed = on_cancel_all_failed
         self.rest = rest
@@ -89,7 +94,7 @@ class ActionExecutor:
         self._feed = feed
         self._now_ns = now_ns
         self._tasks: set[asyncio.Task[None]] = set()
-        self._flatten_ids = OrderIdGenerator(seed_ms=time.time_ns() // 1_000_000)
+        self._flatten_ids = RunnerIdGenerator("flat")
         self.accept_new_orders = True
 
     @property
@@ -324,36 +329,39 @@ class ActionExecutor:
             self._on_cancel_all_failed(action.symbol)
 
     async def _flatten(self, action: Flatten) -> None:
+        """Close the symbol's position until the exchange reports it flat (bounded; alert if not)."""
         f = self.filters[action.symbol]
-        try:
-            await self.rest.cancel_all_orders(action.symbol)
-            pos = (await fetch_positions(self.rest, {action.symbol: f})).get(action.symbol)
-        except ExchangeError as exc:
-            self.stats.add_error(exc.code)
-            log.error("flatten_failed", symbol=action.symbol, reason=action.reason, error=str(exc))
-            return
-        if pos is None or pos.qty_steps == 0:
-            return
-        place = PlaceOrder(
-            symbol=action.symbol,
-            client_order_id=self._flatten_ids.next_id(action.symbol, time.time_ns()),
-            side=Side.SELL if pos.qty_steps > 0 else Side.BUY,
-            price_ticks=0,
-            qty_steps=abs(pos.qty_steps),
-            order_type=OrderType.MARKET,
-            time_in_force=TimeInForce.GTC,
-            reduce_only=True,
+        max_steps = self.market_max_steps.get(action.symbol) or int(f.max_qty / f.step_size)
+
+        def on_error(code: int | None) -> None:
+            self.stats.add_error(code)
+            self.metrics.errors.labels(str(code) if code is not None else "none").inc()
+
+        outcome = await flatten_symbol(
+            self.rest,
+            f,
+            max_steps,
+            self._flatten_ids,
+            attempts=self.flatten_attempts,
+            on_intent=lambda place: self.ledger.record_action(place, self._now_ns()),
+            on_update=self._feed,
+            on_error=on_error,
         )
-        self.ledger.record_action(place, self._now_ns())
-        try:
-            resp = await self.rest.place_order(codec.place_params(place, f))
-        except ExchangeError as exc:
-            self.stats.add_error(exc.code)
-            log.error("flatten_order_failed", symbol=action.symbol, error=str(exc))
+        if outcome.flat:
+            if outcome.closed_steps:
+                qty = f.format_qty(outcome.closed_steps)
+                log.warning("flattened", symbol=action.symbol, reason=action.reason, qty=qty)
             return
-        self._feed(codec.order_updated_from_rest(resp, f, self._now_ns()))
-        qty = f.format_qty(abs(pos.qty_steps))
-        log.warning("flattened", symbol=action.symbol, reason=action.reason, qty=qty)
+        self.metrics.errors.labels("flatten_incomplete").inc()
+        log.critical(
+            "flatten_failed_alert",
+            symbol=action.symbol,
+            reason=action.reason,
+            attempts=outcome.attempts,
+            remaining_steps=outcome.remaining_steps,
+        )
+        if self._on_flatten_failed is not None:
+            self._on_flatten_failed(action.symbol)
 
     def _update(
         self, action: PlaceOrder | CancelOrder | ModifyOrder, status: OrderStatus, code: int | None

@@ -1,21 +1,26 @@
 """Emergency and inspection operations over REST: cancel-all, flatten, status.
 
-They work without the runner (e.g. after it died) and alongside it. Flatten is explicit and separate
-from stop: it sends reduce-only MARKET orders for the whole position of each symbol.
+They work without the runner (e.g. after it died) and alongside it. Cancel-all tries every symbol (with
+retries) and reports the ones that failed. Flatten is explicit and separate from stop: it cancels the
+orders of every symbol first, then closes each position with reduce-only MARKET orders (chunks of at most
+the MARKET_LOT_SIZE ``maxQty``, client ids ``phxr-ops-...``) and verifies it is flat
+(:mod:`phoenix.runner.flatten`).
 """
 
 from __future__ import annotations
 
-import time
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from phoenix.core.types import OrderType, PlaceOrder, Side, SymbolFilters, TimeInForce
+from phoenix.core.types import SymbolFilters
 from phoenix.errors import ExchangeError
-from phoenix.exchange.binance import codec
 from phoenix.exchange.binance.rest import BinanceRestClient
 from phoenix.runner.account_rest import fetch_positions, fetch_wallet_usdc
+from phoenix.runner.flatten import FLATTEN_ATTEMPTS, RunnerIdGenerator, fetch_market_max_steps, flatten_symbol
+
+CANCEL_ATTEMPTS = 3
 
 
 @dataclass(slots=True)
@@ -52,14 +57,44 @@ class AccountStatus:
         }
 
 
-async def cancel_all(rest: BinanceRestClient, symbols: Sequence[str]) -> dict[str, int]:
-    """Cancel every open order of each symbol; returns how many were open per symbol."""
-    out: dict[str, int] = {}
+@dataclass(slots=True)
+class CancelAllReport:
+    """Outcome of ``cancel_all``: orders open before the cancel per symbol, and the symbols that failed."""
+
+    cancelled: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when every symbol was cancelled."""
+        return not self.failed
+
+
+async def cancel_all(
+    rest: BinanceRestClient,
+    symbols: Sequence[str],
+    *,
+    attempts: int = CANCEL_ATTEMPTS,
+    backoff_s: float = 0.25,
+) -> CancelAllReport:
+    """Cancel every open order of each symbol; every symbol is tried (with retries) whatever the others do."""
+    report = CancelAllReport()
     for symbol in symbols:
-        open_orders = await rest.fetch_open_orders(symbol)
-        await rest.cancel_all_orders(symbol)
-        out[symbol] = len(open_orders)
-    return out
+        delay = backoff_s
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+            try:
+                open_orders = await rest.fetch_open_orders(symbol)
+                await rest.cancel_all_orders(symbol)
+            except ExchangeError as exc:
+                report.failed[symbol] = str(exc)
+                continue
+            report.failed.pop(symbol, None)
+            report.cancelled[symbol] = len(open_orders)
+            break
+    return report
 
 
 async def account_status(
@@ -86,7 +121,7 @@ async def account_status(
 
 @dataclass(frozen=True, slots=True)
 class FlattenResult:
-    """Outcome of flattening one symbol."""
+    """Outcome of flattening one symbol: ``status`` is ``flat`` (nothing to do), ``closed`` or ``error``."""
 
     symbol: str
     closed_qty: float
@@ -95,32 +130,34 @@ class FlattenResult:
 
 
 async def flatten(
-    rest: BinanceRestClient, filters: Mapping[str, SymbolFilters], symbols: Sequence[str]
+    rest: BinanceRestClient,
+    filters: Mapping[str, SymbolFilters],
+    symbols: Sequence[str],
+    *,
+    attempts: int = FLATTEN_ATTEMPTS,
+    backoff_s: float = 0.25,
 ) -> list[FlattenResult]:
-    """Cancel quotes, then close each position with a reduce-only MARKET order (one per symbol)."""
+    """Cancel the orders of every symbol first, then close each position with reduce-only MARKET orders
+    of at most the symbol's MARKET_LOT_SIZE ``maxQty`` until the exchange reports it flat."""
+    cancelled = await cancel_all(rest, symbols, backoff_s=backoff_s)
+    max_steps = await fetch_market_max_steps(rest, filters)
+    ids = RunnerIdGenerator("ops")
     results: list[FlattenResult] = []
-    positions = await fetch_positions(rest, filters)
-    for i, symbol in enumerate(symbols):
-        await rest.cancel_all_orders(symbol)
-        pos = positions.get(symbol)
-        if pos is None or pos.qty_steps == 0:
-            results.append(FlattenResult(symbol, 0.0, "flat"))
-            continue
+    for symbol in symbols:
         f = filters[symbol]
-        side = Side.SELL if pos.qty_steps > 0 else Side.BUY
-        action = PlaceOrder(
-            symbol=symbol,
-            client_order_id=f"phoenix-flat-{symbol[:8]}-{time.time_ns() // 1_000_000}-{i}"[:36],
-            side=side,
-            price_ticks=0,
-            qty_steps=abs(pos.qty_steps),
-            order_type=OrderType.MARKET,
-            time_in_force=TimeInForce.GTC,
-            reduce_only=True,
-        )
         try:
-            resp = await rest.place_order(codec.place_params(action, f))
-            results.append(FlattenResult(symbol, f.steps_to_qty(abs(pos.qty_steps)), resp.status))
-        except ExchangeError as exc:
+            out = await flatten_symbol(
+                rest, f, max_steps.get(symbol, 1), ids, attempts=attempts, backoff_s=backoff_s
+            )
+        except ExchangeError as exc:  # flatten_symbol handles exchange errors; this is a last resort
             results.append(FlattenResult(symbol, 0.0, "error", str(exc)))
+            continue
+        closed = f.steps_to_qty(out.closed_steps)
+        if not out.flat:
+            error = "; ".join(out.errors[-2:]) or f"position still {out.remaining_steps} steps"
+            results.append(FlattenResult(symbol, closed, "error", error))
+        elif symbol in cancelled.failed:
+            results.append(FlattenResult(symbol, closed, "error", f"cancel-all: {cancelled.failed[symbol]}"))
+        else:
+            results.append(FlattenResult(symbol, closed, "closed" if out.orders else "flat"))
     return results
