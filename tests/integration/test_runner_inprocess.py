@@ -6,9 +6,6 @@ The runner (``RunnerApp``) and the simulator share one event loop but talk only 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,38 +16,18 @@ from tests.integration.runner_helpers import (
     own_orders,
     own_position_steps,
     runner_config,
+    running_app,
     side_counts,
     wait_for,
     write_config,
 )
 
-from phoenix.config import load_config
-from phoenix.core.types import BookDelta, Flatten, Side
+from phoenix.core.types import BookDelta, BookSnapshot, Flatten, MarketDataStatus, OrderFilled, Side
 from phoenix.exchange.sim.server import SimServer
 from phoenix.exchange.sim.testing import running_sim
 from phoenix.persistence.ledger import LedgerReader
-from phoenix.runner.app import RunnerApp
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@contextlib.asynccontextmanager
-async def running_app(
-    sim: SimServer, tmp_path: Path, symbols: list[dict[str, Any]] | None = None, **overrides: Any
-) -> AsyncIterator[RunnerApp]:
-    data = runner_config(sim, tmp_path / "state", symbols=symbols, **overrides)
-    path = write_config(tmp_path / "phoenix.yaml", data)
-    config = load_config(path, env={})
-    app = RunnerApp(config, config_path=path, install_signal_handlers=False, env={})
-    task = asyncio.get_running_loop().create_task(app.run())
-    try:
-        await wait_for(lambda: app.ready.is_set() or task.done(), 15)
-        assert not task.done(), "runner exited during start-up"
-        yield app
-    finally:
-        app.request_stop("test done")
-        code = await asyncio.wait_for(task, 20)
-        assert code == 0
 
 
 def _full(sim: SimServer, n: int = 24) -> bool:
@@ -137,26 +114,66 @@ async def test_a_trader_exception_is_logged_counted_and_quoting_continues(tmp_pa
         try:
             async with running_app(sim, tmp_path) as app:
                 await wait_for(lambda: _full(sim), 10)
-                trader = app.trader
-                assert trader is not None
-                real = trader.on_event
                 failures: list[str] = []
+                seen: list[Any] = []
 
-                def flaky(event: Any) -> Any:
+                def inject(event: Any) -> None:  # the runner's public fault-injection hook
+                    seen.append(event)
                     if isinstance(event, BookDelta) and len(failures) < 3:
                         failures.append(event.symbol)
                         raise RuntimeError("injected core bug")
-                    return real(event)
 
-                trader.on_event = flaky  # type: ignore[method-assign]
+                app.before_decide = inject
                 await wait_for(lambda: len(failures) == 3, 5)
                 labels = {"code": "decide_exception"}
-                errors = app.metrics.registry.get_sample_value("mm_errors_total", labels)
-                assert errors == 3
+                await wait_for(
+                    lambda: app.metrics.registry.get_sample_value("mm_errors_total", labels) == 3, 5
+                )
                 assert not app.stop_event.is_set()  # 3 < the per-minute limit: keep running
-                # the next book changes are processed normally
+                # fail closed: the symbol went out of sync and its book was rebuilt from a snapshot
+                await wait_for(
+                    lambda: (
+                        any(isinstance(e, MarketDataStatus) and not e.in_sync for e in seen)
+                        and any(isinstance(e, BookSnapshot) for e in seen)
+                    ),
+                    5,
+                )
+                assert app.market is not None and app.market.resyncs >= 1
+                # the next book changes are processed normally and the ladder is whole again
                 before = app.workers["ETHUSDC"].events
                 await wait_for(lambda: app.workers["ETHUSDC"].events > before + 5, 5)
-                assert _full(sim)
+                await wait_for(lambda: _full(sim), 10)
+        finally:
+            await pump.stop()
+
+
+async def test_a_trader_exception_on_a_fill_reconciles_at_once_and_the_fill_is_not_lost(
+    tmp_path: Path,
+) -> None:
+    async with running_sim(symbols=["ETHUSDC"], feed="manual") as sim:
+        pump = MarketPump(sim)
+        pump.start()
+        try:
+            async with running_app(sim, tmp_path) as app:  # periodic reconciliation is off (3600 s)
+                await wait_for(lambda: _full(sim), 10)
+                assert app.trader is not None and app.reconciler is not None
+                st = app.trader.store.symbols["ETHUSDC"]
+                failed: list[int] = []
+
+                def inject(event: Any) -> None:
+                    if isinstance(event, OrderFilled) and not failed:
+                        failed.append(event.fill.trade_id)
+                        raise RuntimeError("injected core bug on a fill")
+
+                app.before_decide = inject
+                best_bid = max(o.price_ticks for o in own_orders(sim) if o.side is Side.BUY)
+                sim.apply_trade("ETHUSDC", best_bid, 0.05, Side.SELL)
+                expected = own_position_steps(sim)
+                assert expected > 0
+                await wait_for(lambda: bool(failed), 5)
+                # the failed fill triggers a reconciliation now, which backfills it (it was never "seen")
+                await wait_for(lambda: st.position.qty_steps == expected, 10)
+                assert app.reconciler.rounds >= 2 and app.reconciler.backfilled_fills >= 1
+                assert app.reconciler.mismatches == 0
         finally:
             await pump.stop()

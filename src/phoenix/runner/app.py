@@ -16,7 +16,7 @@ import os
 import signal
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,6 +35,7 @@ from phoenix.core.types import (
     Event,
     FundingPaid,
     MarketDataStatus,
+    MarkPriceUpdated,
     OrderFilled,
     OrderStatus,
     OrderUpdated,
@@ -43,6 +44,7 @@ from phoenix.core.types import (
     SymbolFilters,
     TimerFired,
     TopOfBook,
+    TradePrinted,
 )
 from phoenix.errors import ExchangeError, PhoenixError
 from phoenix.exchange.binance.gateway import OrderGateway
@@ -89,6 +91,8 @@ _AT_EXCHANGE = frozenset(
     {OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_MODIFY}
 )
 _IN_FLIGHT = frozenset({OrderStatus.PENDING_NEW, OrderStatus.PENDING_MODIFY, OrderStatus.PENDING_CANCEL})
+_MARKET_EVENTS = (BookDelta, BookSnapshot, TopOfBook, TradePrinted, MarkPriceUpdated)
+_ACCOUNT_EVENTS = (OrderUpdated, OrderFilled, PositionSynced)
 _QUIET_REPORTS = frozenset({"QuotesComputed", "QuotesTrimmed", "FillApplied", "OrderRejected"})
 _TRADER_SNAPSHOT_KEY = "trader"
 USER_STREAM_DOWN_RECONCILE_S = 2.0
@@ -229,6 +233,12 @@ class RunnerApp:
         self._deadman_halted: set[str] = set()
         self._halt_cancel_at: dict[str, float] = {}
         self._decide_errors: dict[str, RollingCount] = {}
+        self._journaled_trades: BoundedMap[tuple[str, int], bool] = BoundedMap(_MAX_REMEMBERED)
+        self._resyncing: set[str] = set()
+        self._error_reconcile: asyncio.Task[None] | None = None
+        # Public fault-injection / diagnostics hook: runs in ``decide`` right before the Trader; an exception
+        # it raises is handled exactly like a Trader failure (tests use it; None in production).
+        self.before_decide: Callable[[Event], None] | None = None
         self._mismatch_halted: set[str] = set()
 
     # ------------------------------------------------------------------ time
@@ -245,8 +255,13 @@ class RunnerApp:
         if trader is None:
             return []
         self._journal(event)
+        if self.before_decide is not None:
+            self.before_decide(event)
         t0 = time.perf_counter_ns()
         decision = trader.on_event(event)
+        if isinstance(event, OrderFilled):
+            # only now: a fill the Trader failed on stays unseen, so reconciliation backfills it again
+            self._seen_trades[(event.fill.symbol, event.fill.trade_id)] = True
         dt = time.perf_counter_ns() - t0
         self.stats.add_decision(dt)
         self.metrics.decision.observe(dt / 1e9)
@@ -268,6 +283,43 @@ class RunnerApp:
         if window.count(now) > MAX_DECIDE_ERRORS_PER_MIN and not self.stop_event.is_set():
             self.exit_code = 1
             self.request_stop(f"repeated trader failures on {symbol}")
+            return
+        # the event is lost to the Trader: fail closed and get the truth again
+        if isinstance(event, _MARKET_EVENTS):
+            self._resync_book(event.symbol)
+        elif isinstance(event, _ACCOUNT_EVENTS):
+            self._reconcile_after_error()
+
+    def _resync_book(self, symbol: str) -> None:
+        """Mark ``symbol`` out of sync and rebuild its book from a fresh snapshot (once at a time)."""
+        market = self.market
+        if market is None or symbol in self._resyncing or self.stopping:
+            return
+        self._resyncing.add(symbol)
+        log.warning("book_resync_after_decide_error", symbol=symbol)
+
+        async def run() -> None:
+            try:
+                await market.resync(symbol, "decide_error")
+            finally:
+                self._resyncing.discard(symbol)
+
+        self._spawn_background(run())
+
+    def _reconcile_after_error(self) -> None:
+        """Reconcile now (coalesced: one at a time) after the Trader failed on an order/fill event."""
+        if self.reconciler is None or not self.ready.is_set() or self.stopping:
+            return
+        if self._error_reconcile is not None and not self._error_reconcile.done():
+            return
+        log.warning("reconcile_after_decide_error")
+        self._error_reconcile = self._spawn_background(self._reconcile_safely("decide_error"))
+
+    def _spawn_background(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
 
     def executor_submit(self, actions: list[Action]) -> None:
         """Hand actions to the executor (no-op before start)."""
@@ -318,9 +370,9 @@ class RunnerApp:
         elif isinstance(event, OrderFilled):
             fill = event.fill
             key = (fill.symbol, fill.trade_id)
-            if key in self._seen_trades:
+            if key in self._journaled_trades:
                 return
-            self._seen_trades[key] = True
+            self._journaled_trades[key] = True
             f = self.filters.get(fill.symbol)
             if ledger is not None and f is not None:
                 ledger.record_fill(fill, f)

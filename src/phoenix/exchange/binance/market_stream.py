@@ -108,6 +108,7 @@ class MarketDataStream:
         self._last_ticker_id: dict[str, int] = {}
         self._book_update_at: dict[str, float] = {}
         self.sync_changes = 0
+        self.resyncs = 0  # books dropped and rebuilt on request (resync)
         self.handler_errors = 0
         self.connections = self._plan(
             depth_stream, book_ticker, trades, mark_price, max_streams_per_connection
@@ -285,6 +286,15 @@ class MarketDataStream:
             self._last_ticker_id.pop(symbol, None)
 
     # ------------------------------------------------------------------ book sync
+
+    async def resync(self, symbol: str, reason: str) -> None:
+        """Drop the local book of ``symbol`` (``MarketDataStatus`` out of sync) and rebuild it from a fresh
+        snapshot (e.g. after the consumer failed on one of its events: fail closed)."""
+        if symbol not in self.books:
+            return
+        self.resyncs += 1
+        await self._lose_book(symbol, reason)
+        self._ensure_snapshot(symbol)
 
     async def _set_sync(self, symbol: str, in_sync: bool, reason: str = "") -> None:
         self.sync_changes += 1
