@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from phoenix.config import Credentials, PhoenixConfig
+from phoenix.config import Credentials, PhoenixConfig, Venue
 from phoenix.config_watch import ConfigWatcher
 from phoenix.core.types import (
     Action,
@@ -57,7 +57,7 @@ from phoenix.execution.orders import LiveOrder
 from phoenix.log import get_logger
 from phoenix.metrics import STATE_CODES, Metrics, MetricsServer, RollingCount
 from phoenix.persistence.ledger import LEDGER_FILE_NAME, Ledger, LedgerReader
-from phoenix.persistence.lock import InstanceLock
+from phoenix.persistence.lock import InstanceLock, account_lock
 from phoenix.runner.account_rest import fetch_positions, fetch_user_trades, fetch_wallet_usdc, fill_from_trade
 from phoenix.runner.executor import ActionExecutor
 from phoenix.runner.flatten import fetch_market_max_steps
@@ -65,6 +65,7 @@ from phoenix.runner.reconcile import Mismatch, Reconciler, TraderView
 from phoenix.runner.stats import RunStats
 from phoenix.runner.supervisor import Supervisor
 from phoenix.runner.venue import (
+    SIM_API_KEY,
     configured_endpoints,
     make_signer,
     remove_sim_endpoint,
@@ -199,6 +200,7 @@ class RunnerApp:
         self.stats = RunStats(self.symbols, self.started_ns)
         self.metrics = Metrics(self.symbols)
         self.lock = InstanceLock(self.state_dir)
+        self.account_lock: InstanceLock | None = None  # machine-wide, keyed on the account (run())
         self.stop_event = asyncio.Event()
         self.stop_reason = ""
         self.exit_code = 0
@@ -350,6 +352,12 @@ class RunnerApp:
 
     async def _on_user(self, event: Event) -> None:
         self.feed(event, 0)
+
+    def _on_user_invalid(self, event_type: str) -> None:
+        """A private event we rely on failed validation: count it and reconcile (its content is lost)."""
+        self.metrics.errors.labels(f"user_stream_invalid_{event_type.lower()}").inc()
+        self.stats.add_error(None)
+        self._reconcile_after_error()
 
     async def _on_user_reconnect(self) -> None:
         if self.reconciler is not None and self.ready.is_set():
@@ -527,6 +535,13 @@ class RunnerApp:
     async def run(self) -> int:
         """Run until stopped; returns the process exit code."""
         self.lock.acquire()
+        try:
+            self.account_lock = self._make_account_lock()
+            if self.account_lock is not None:
+                self.account_lock.acquire()
+        except BaseException:
+            self.lock.release()
+            raise
         loop = asyncio.get_running_loop()
         if self.install_signal_handlers:  # from the very start: a stop during start-up is graceful too
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -547,7 +562,22 @@ class RunnerApp:
             if self.install_signal_handlers:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.remove_signal_handler(sig)
+            if self.account_lock is not None:
+                self.account_lock.release()
             self.lock.release()
+
+    def _make_account_lock(self) -> InstanceLock | None:
+        """The account-wide lock (venue + API key hash, + URL for a simulator); None for the embedded sim,
+        whose exchange is private to this state dir."""
+        if uses_embedded_sim(self.config, self.credentials):
+            return None
+        g = self.config.global_
+        api_key = self.credentials.api_key if self.credentials is not None else SIM_API_KEY
+        try:
+            url = configured_endpoints(self.config).rest if g.venue is Venue.SIM else ""
+        except PhoenixError:
+            return None  # a bad venue config fails start-up, with its own message
+        return account_lock(g.venue.value, api_key, exchange_url=url, env=self.env)
 
     async def _start(self) -> None:
         g = self.config.global_
@@ -631,7 +661,12 @@ class RunnerApp:
         await self._start_metrics()
         assert self.endpoints is not None
         self.user = UserDataStream(
-            self.endpoints, rest, self.filters, self._on_user, on_reconnect=self._on_user_reconnect
+            self.endpoints,
+            rest,
+            self.filters,
+            self._on_user,
+            on_reconnect=self._on_user_reconnect,
+            on_invalid=self._on_user_invalid,
         )
         await self.user.start()
         await self.executor.gateway.start(wait_ready_s=5.0)

@@ -31,6 +31,22 @@ EventHandler = Callable[[Event], Awaitable[None]]
 ReconnectHandler = Callable[[], Awaitable[None]]
 
 INVALID_LISTEN_KEY = -1125
+_VITAL_EVENTS = frozenset({"ORDER_TRADE_UPDATE", "ACCOUNT_UPDATE", "listenKeyExpired"})
+
+
+class _EventType(msgspec.Struct):
+    e: str = ""
+
+
+_event_type_decoder = msgspec.json.Decoder(_EventType)
+
+
+def _event_type(data: bytes | str) -> str:
+    """The ``e`` field of a frame ("" if it is not a JSON object with a string ``e``)."""
+    try:
+        return _event_type_decoder.decode(data).e
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return ""
 
 
 class UserDataStream:
@@ -53,7 +69,12 @@ class UserDataStream:
         backoff: Callable[[], Backoff] = Backoff,
         session: aiohttp.ClientSession | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        on_invalid: Callable[[str], None] | None = None,
     ) -> None:
+        """``on_invalid(event_type)`` is called for an ORDER_TRADE_UPDATE / ACCOUNT_UPDATE frame that fails
+        validation (the runner counts it in a metric and reconciles)."""
+        self._on_invalid = on_invalid
+        self.invalid_events = 0
         self.endpoints = endpoints
         self.rest = rest
         self.filters = dict(filters)
@@ -183,8 +204,16 @@ class UserDataStream:
         """Handle one frame; returns True when the key expired and the socket must be replaced."""
         try:
             ev = wire.user_decoder.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            return False  # other event types (ACCOUNT_CONFIG_UPDATE, MARGIN_CALL, ALGO_UPDATE...) are ignored
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            # other event types (ACCOUNT_CONFIG_UPDATE, MARGIN_CALL, ALGO_UPDATE...) are ignored; one we rely
+            # on that does not validate is an incident (reconciliation recovers its content): say so
+            kind = _event_type(data)
+            if kind in _VITAL_EVENTS:
+                self.invalid_events += 1
+                log.error("user stream: invalid %s dropped: %s", kind, exc)
+                if self._on_invalid is not None:
+                    self._on_invalid(kind)
+            return False
         if isinstance(ev, wire.OrderTradeUpdate):
             f = self.filters.get(ev.o.s)
             if f is None:
