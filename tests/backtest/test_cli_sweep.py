@@ -77,7 +77,7 @@ def test_run_command_rejects_unconfigured_symbol(btcusdt_recording: Path, tmp_pa
 
 def test_as2008_command_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "as.json"
-    res = CliRunner().invoke(backtest_app, ["as2008", "--paths", "300", "--json", str(out)])
+    res = CliRunner().invoke(backtest_app, ["as2008", "--paths", "40", "--json", str(out)])
     assert res.exit_code == 0, res.output
     assert "inventory" in res.output and "65.00" in res.output  # published value printed alongside
     data = json.loads(out.read_text())

@@ -290,7 +290,7 @@ async def test_live_runner_and_backtester_agree_on_a_recorded_feed(
 
     # the backtester on the same events at the same times: the runner's book came into sync with the first
     # depth diff, where it quoted the opening ladder; the backtester starts from that book
-    opening = [
+    opening: list[FeedEvent] = [
         FeedSnapshot(SYMBOL, start_ms, after.bids, after.asks),
         FeedMarkPrice(SYMBOL, start_ms, mid, mid, 0.0, 0),
     ]

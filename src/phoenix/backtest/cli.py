@@ -292,14 +292,26 @@ def sweep_cmd(
 def as2008_cmd(
     paths: Annotated[int, typer.Option("--paths", help="Monte-Carlo paths per γ (paper: 1000).")] = 1000,
     seed: SeedOpt = 1,
+    quotes: Annotated[
+        str,
+        typer.Option(
+            "--quotes",
+            help="Inventory quotes: 'strategy' (the registered avellaneda_stoikov strategy, post-only) or "
+            "'paper' (eqs. 29-30 as the paper places them, through the mid when skewed).",
+        ),
+    ] = "strategy",
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write γ → strategy → stats JSON here.")
     ] = None,
 ) -> None:
-    """Reproduce Avellaneda & Stoikov (2008) Tables 1-3 and print them next to the published numbers."""
+    """Reproduce Avellaneda & Stoikov (2008) Tables 1-3 through the backtest venue (intensity fills) and
+    print them next to the published numbers."""
     from phoenix.backtest.as2008 import format_table, reproduce, to_json
 
-    results = reproduce(paths=paths, seed=seed)
+    if quotes not in ("strategy", "paper"):
+        raise typer.BadParameter("--quotes must be 'strategy' or 'paper'")
+    results = reproduce(paths=paths, seed=seed, quotes="strategy" if quotes == "strategy" else "paper")
+    typer.echo(f"A-S 2008, {paths} paths per γ, inventory quotes: {quotes}")
     typer.echo(format_table(results))
     if json_out is not None:
         json_out.write_text(json.dumps(to_json(results), indent=2) + "\n")
