@@ -645,6 +645,7 @@ class RunnerApp:
             on_cancel_all_failed=self._cancel_all_failed,
             place_settle_ms=g.recv_window_ms,
             market_max_steps=market_max_steps,
+            on_flatten_failed=self._flatten_failed,
         )
         self.reconciler = Reconciler(
             rest,
@@ -700,6 +701,14 @@ class RunnerApp:
         else:
             self.supervisor.start("status_log", self._status_log_loop, critical=False)
         log.info("runner_started", symbols=self.symbols, wallet_usdc=self.wallet_usdc)
+
+    def _flatten_failed(self, symbol: str) -> None:
+        """A flatten gave up with the position still open: journal it and halt the symbol (no quoting)."""
+        if self.ledger is not None:
+            self.ledger.record_risk_event(self.now_ns(), symbol, "flatten_failed", {})
+        trader = self.trader
+        if trader is not None and trader.trading_state(symbol) != "halted":
+            self.executor_submit(list(trader.halt(symbol, "flatten_failed", self.now_ns()).actions))
 
     def _cancel_all_failed(self, symbol: str) -> None:
         """A cancel-all gave up: the orders are still live, so the Trader must see the cancel refused."""
