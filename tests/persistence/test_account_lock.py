@@ -34,3 +34,10 @@ def test_the_lock_name_does_not_reveal_the_api_key() -> None:
     key = account_key("binance", "SECRETAPIKEY123")
     assert "SECRETAPIKEY123" not in key and key.startswith("binance-")
     assert key == account_key("binance", "SECRETAPIKEY123") != account_key("binance", "SECRETAPIKEY124")
+
+
+def test_an_unusable_lock_dir_is_a_clear_state_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StateError, match="cannot open the lock file"):
+        account_lock("binance", "key-A", env={"PHOENIX_LOCK_DIR": str(blocker / "locks")}).acquire()
