@@ -206,12 +206,11 @@ async def _live_run(
         mid = (snap.bids[0][0] + snap.asks[0][0]) * 0.5 * default_filters([SYMBOL])[SYMBOL].tick
         sim.apply_mark_price(SYMBOL, mid, 0.0)
         data = runner_config(sim, tmp_path / "state", symbols=[dict(BTC_SYMBOL)], quote_interval_ms=10)
-        path = write_config(tmp_path / "phoenix.yaml", data)
-        config = load_config(path, env={})
+        fast = load_config(write_config(tmp_path / "phoenix-fast.yaml", data), env={})
         data["global"]["quote_interval_ms"] = QUOTE_INTERVAL_MS
-        config = load_config(write_config(tmp_path / "phoenix-parity.yaml", data), env={})
-        fast = load_config(path, env={})
-        app = RunnerApp(fast, config_path=path, install_signal_handlers=False, env={})
+        config = load_config(write_config(tmp_path / "phoenix.yaml", data), env={})
+        # no config_path: no file watcher; the one reload is the test's own apply_config below
+        app = RunnerApp(fast, config_path=None, install_signal_handlers=False, env={})
         loop = asyncio.get_running_loop()
         task = loop.create_task(app.run())
         try:
