@@ -70,6 +70,7 @@ def _config(sim: SimServer, symbols: list[str], state_dir: Path) -> dict[str, An
                 "symbol": s,
                 "net_max": NET_MAX_NOTIONAL_USDC / mid,
                 "far_layer_size": step * max(1, round(FAR_SIZE_NOTIONAL_USDC / mid / step)),
+                "cancel_budget_per_min": int(os.environ.get("BENCH_CANCEL_BUDGET", "50")),
             }
         )
     return {
@@ -196,7 +197,7 @@ async def _phase(
             "--report-json",
             str(report),
             env=env,
-            stderr=asyncio.subprocess.DEVNULL,
+            stderr=None if os.environ.get("BENCH_DEBUG") else asyncio.subprocess.DEVNULL,
         )
         try:
             # wait for full ladders (the cold start is paced by the order budget)

@@ -928,7 +928,9 @@ class RunnerApp:
     async def _timer_loop(self) -> None:
         g = self.config.global_
         while True:
-            period_s = max(0.01, min(0.1, g.quote_interval_ms / 2000, g.stale_book_ms / 4000))
+            # A quarter of the no-op hold (interval/4, see Trader.on_event): a requote held back after a pass
+            # that sent nothing is picked up within ~interval/4 even when no further book event arrives.
+            period_s = max(0.01, min(0.1, g.quote_interval_ms / 8000, g.stale_book_ms / 4000))
             await asyncio.sleep(period_s)
             g = self.config.global_
             self.executor_submit(self.decide(TimerFired(ts_ns=self.now_ns())))

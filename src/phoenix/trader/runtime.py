@@ -39,6 +39,7 @@ class SymbolRuntime:
     flicker: FlickerGuard
     grinder: Grinder
     last_quote_ns: int = -(10**18)
+    quoted_touch: tuple[int, int] = (0, 0)  # best bid/ask (ticks) at the last requote
     dirty: bool = False
     failed_closed: bool = False  # quotes cancelled for stale / out-of-sync data; not quoting
     backlog: bool = False  # the last plan deferred something: re-plan at the next timer

@@ -150,7 +150,8 @@ class Trader(QuotingMixin):
                 if rt.failed_closed and self._market_ok(self.store.symbols[event.symbol], event.ts_ns):
                     rt.failed_closed = False
                 interval = self._interval_ns(rt, event.ts_ns)
-                if event.ts_ns - rt.last_quote_ns >= interval:
+                elapsed = event.ts_ns - rt.last_quote_ns
+                if elapsed >= interval or (elapsed >= interval // 8 and self._touch_moved(event.symbol, rt)):
                     last, n = rt.last_quote_ns, len(d.actions)
                     self._requote(event.symbol, event.ts_ns, d)
                     if len(d.actions) == n:
@@ -357,6 +358,22 @@ class Trader(QuotingMixin):
                 self._requote(symbol, now_ns, d)
                 if not pacing and len(d.actions) == n:
                     rt.last_quote_ns = last
+
+    def _touch_moved(self, symbol: str, rt: SymbolRuntime) -> bool:
+        # The touch moved beyond the requote tolerance since the last requote: quote now (after a floor of
+        # interval/8) instead of waiting out the interval, so market data → order stays well under 100 ms
+        # (measured: p50 108 ms / p99 202 ms with pure interval pacing at 200 ms). Order traffic stays bounded
+        # by the flicker guard (which stretches the interval) and the order-rate budget.
+        st = self.store.symbols[symbol]
+        bb, ba = st.book.best_bid_ticks, st.book.best_ask_ticks
+        if bb is None or ba is None:
+            return False
+        cfg = st.config
+        # the execution band's lower bound (vol scaling only widens it): smaller moves would send nothing
+        band_bps_ticks = cfg.requote_tolerance_bps * 1e-4 * (bb + ba) / 2
+        tolerance = max(1, cfg.requote_tolerance_ticks, int(band_bps_ticks))
+        qb, qa = rt.quoted_touch
+        return abs(bb - qb) > tolerance or abs(ba - qa) > tolerance
 
     def _check_portfolio(self, now_ns: int, d: Decision) -> bool:
         """Global cap and stop-loss; True when the stop-loss fired now."""
