@@ -160,7 +160,7 @@ def simulate(
     paths: int = 1000,
     seed: int = 1,
     params: AsParams | None = None,
-    quotes: Quoting = "strategy",
+    quotes: Quoting = "paper",
 ) -> dict[str, AsStats]:
     """Both strategies for one γ through the backtest venue (module docstring).
 
@@ -275,7 +275,7 @@ def reproduce(
     seed: int = 1,
     gammas: tuple[float, ...] = GAMMAS,
     *,
-    quotes: Quoting = "strategy",
+    quotes: Quoting = "paper",
     vectorised: bool = False,
 ) -> dict[float, dict[str, AsStats]]:
     """The paper's experiment for every γ through the backtester (``vectorised``: the numpy cross-check)."""

@@ -299,7 +299,7 @@ def as2008_cmd(
             help="Inventory quotes: 'strategy' (the registered avellaneda_stoikov strategy, post-only) or "
             "'paper' (eqs. 29-30 as the paper places them, through the mid when skewed).",
         ),
-    ] = "strategy",
+    ] = "paper",
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write γ → strategy → stats JSON here.")
     ] = None,
