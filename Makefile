@@ -34,6 +34,10 @@ typecheck: venv
 	$(BIN)/mypy
 
 test: venv lint typecheck
+	@echo "coverage gate: the pure core (phoenix.core, phoenix.strategy) must stay >= 90 % of lines"
+	$(BIN)/python -m pytest -q tests/core tests/strategy tests/test_layers.py \
+		--cov=phoenix.core --cov=phoenix.strategy --cov-report=term --cov-fail-under=90
+	@echo "full suite"
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 fmt: venv
