@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from phoenix.core.signals import Signals
+from phoenix.core.signals import VOL_HORIZON_S, Signals
 from phoenix.core.types import Side
 
 NS = 1_000_000_000
@@ -227,3 +227,19 @@ def test_own_fill_rate_per_minute() -> None:
     for k in range(600):
         sig.on_own_fill(k * NS)  # one fill a second
     assert sig.own_fills_per_min(600 * NS) == pytest.approx(60.0, rel=0.05)
+
+
+def test_cached_vols_match_the_windows() -> None:
+    """vol_long/short_bps (cached per finalised second) equal a fresh computation from the windows."""
+    rng = random.Random(5)
+    sig = Signals(vol_window_s=120, short_vol_window_s=30, history_s=300, min_returns=2)
+    mid, ts = 100.0, 0
+    for _ in range(4000):
+        ts += rng.randrange(50_000_000, 700_000_000)
+        mid *= 1.0 + rng.gauss(0.0, 1e-4)
+        sig.on_mid(ts, mid)
+        for w, got in ((sig._long, sig.vol_long_bps), (sig._short, sig.vol_short_bps)):
+            std = w.std()
+            want = None if w.n < sig.min_returns or std is None else std * 1e4 * math.sqrt(VOL_HORIZON_S)
+            assert got == want
+    assert sig.vol_long_bps is not None

@@ -100,6 +100,7 @@ class Signals:
         "_sell_volume",
         "_short",
         "_trades",
+        "_vol_cache",
         "funding_ema",
         "history_s",
         "min_returns",
@@ -140,6 +141,9 @@ class Signals:
         self._buy_volume = _DecayedRate(intensity_halflife_s)
         self._sell_volume = _DecayedRate(intensity_halflife_s)
         self._fills = _DecayedRate(intensity_halflife_s)
+        # (final second, min_returns, vol long, vol short): the windows only change when a second is
+        # finalised, which always moves _final_sec forward; the requote path reads both vols several times
+        self._vol_cache: tuple[int, int, float | None, float | None] | None = None
 
     # ------------------------------------------------------------------ price and volatility
 
@@ -231,23 +235,33 @@ class Signals:
         std = w.std()
         return None if std is None else std * 1e4
 
-    @property
-    def vol_long_bps(self) -> float | None:
-        """Realised vol over ``vol_window_s``, per one-minute horizon (σ₁ₛ × √60), bps; None until warm."""
-        w = self._long
+    def _window_vol_bps(self, w: _Window) -> float | None:
         if w.n < self.min_returns:
             return None
         std = w.std()
         return None if std is None else std * 1e4 * _SQRT_HORIZON
 
+    def _vols(self) -> tuple[int, int, float | None, float | None]:
+        cache = self._vol_cache
+        if cache is None or cache[0] != self._final_sec or cache[1] != self.min_returns:
+            cache = (
+                self._final_sec,
+                self.min_returns,
+                self._window_vol_bps(self._long),
+                self._window_vol_bps(self._short),
+            )
+            self._vol_cache = cache
+        return cache
+
+    @property
+    def vol_long_bps(self) -> float | None:
+        """Realised vol over ``vol_window_s``, per one-minute horizon (σ₁ₛ × √60), bps; None until warm."""
+        return self._vols()[2]
+
     @property
     def vol_short_bps(self) -> float | None:
         """Realised vol over ``short_vol_window_s``, per one-minute horizon, bps; None until warm."""
-        w = self._short
-        if w.n < self.min_returns:
-            return None
-        std = w.std()
-        return None if std is None else std * 1e4 * _SQRT_HORIZON
+        return self._vols()[3]
 
     def return_count(self, window_s: int) -> int:
         """Number of valid 1-s returns currently in the long or short window."""

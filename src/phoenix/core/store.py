@@ -72,6 +72,8 @@ class SymbolState:
     fill_count: int = 0
     _seen_trade_ids: set[int] = field(default_factory=set)
     _seen_order: deque[int] = field(default_factory=deque)
+    # (config, filters, steps) of net_max_steps() while the config has no notional limit (price-free)
+    _net_max_cache: tuple[SymbolConfig, SymbolFilters, int] | None = None
 
     @classmethod
     def create(cls, config: SymbolConfig, filters: SymbolFilters) -> SymbolState:
@@ -106,6 +108,14 @@ class SymbolState:
 
     def net_max_steps(self) -> int:
         """``config.net_max_at(price)`` on the step grid, rounded down (price = mid, else mark)."""
+        cfg = self.config
+        if cfg.net_max_notional_usdc is None:  # net_max_at is net_max at every price
+            cache = self._net_max_cache
+            if cache is not None and cache[0] is cfg and cache[1] is self.filters:
+                return cache[2]
+            steps = self.filters.qty_to_steps(cfg.net_max)
+            self._net_max_cache = (cfg, self.filters, steps)
+            return steps
         price = self.reference_price()
         limit = self.config.net_max_at(price) if price is not None else self.config.net_max
         return self.filters.qty_to_steps(limit)

@@ -23,6 +23,7 @@ from collections import deque
 _WINDOW_NS = 60 * 1_000_000_000
 _STAGES = ((0.5, 1.0, 1), (0.75, 2.0, 1), (0.9, 4.0, 2))
 _TOP = (8.0, 4)
+_FOREVER = 1 << 62
 _OPTIONAL_SHARE = 0.9  # optional requotes stop at 90 % of the budget; the rest is headroom for risk cancels
 
 
@@ -33,13 +34,16 @@ class FlickerGuard:
         budget_per_min: ``SymbolConfig.cancel_budget_per_min``.
     """
 
-    __slots__ = ("_events", "_total", "budget_per_min", "total_requotes")
+    __slots__ = ("_events", "_stage_cache", "_total", "budget_per_min", "total_requotes")
 
     def __init__(self, budget_per_min: int) -> None:
         self.budget_per_min = budget_per_min
         self._events: deque[tuple[int, int]] = deque()
         self._total = 0
         self.total_requotes = 0
+        # (budget, valid until ns, widen, slow): the stage only changes when an event is recorded or the
+        # oldest one expires, so the requote path (several calls per requote) reads it without the division
+        self._stage_cache: tuple[int, int, float, int] | None = None
 
     def _expire(self, now_ns: int) -> None:
         events = self._events
@@ -64,17 +68,27 @@ class FlickerGuard:
             events.append((now_ns, count))
         self._total += count
         self.total_requotes += count
+        self._stage_cache = None
 
     def allowance(self, now_ns: int) -> int:
         """Optional requotes that still fit now: 90 % of the budget, the rest is kept for risk cancels."""
         return max(0, int(self.budget_per_min * _OPTIONAL_SHARE) - self.used(now_ns))
 
     def _stage(self, now_ns: int) -> tuple[float, int]:
+        cache = self._stage_cache
+        if cache is not None and now_ns < cache[1] and cache[0] == self.budget_per_min:
+            return cache[2], cache[3]
         usage = self.used(now_ns) / self.budget_per_min
+        stage = _TOP
         for upper, widen, slow in _STAGES:
             if usage < upper:
-                return widen, slow
-        return _TOP
+                stage = (widen, slow)
+                break
+        events = self._events
+        # _expire drops the oldest event once now_ns ≥ its time + the window: the stage holds until then
+        until = events[0][0] + _WINDOW_NS if events else _FOREVER
+        self._stage_cache = (self.budget_per_min, until, stage[0], stage[1])
+        return stage
 
     def widen_factor(self, now_ns: int) -> float:
         """Multiplier for the diff tolerance bands (≥ 1)."""
