@@ -304,10 +304,16 @@ class SymbolVenue:
             self._intensity_fills(now_ns, report_ns, out)
         book = self.book
         depleted = self._depleted
+        if not isinstance(bids, list | tuple):
+            bids = tuple(bids)  # read twice: here and by the book
+        if not isinstance(asks, list | tuple):
+            asks = tuple(asks)
         for side, levels, idx, sign in (
             (Side.BUY, bids, self._bids_at, 1),
             (Side.SELL, asks, self._asks_at, -1),
         ):
+            if not idx and not depleted:
+                continue  # no order of ours on this side and nothing depleted: no queue to move
             for price, qty in levels:
                 lst = idx.get(price)
                 if lst is not None:
@@ -340,14 +346,20 @@ class SymbolVenue:
         """Our resting orders that the market book moved through are filled at their price (maker)."""
         best_ask = self.book.best_ask_ticks
         if best_ask is not None and self._bids_at:
-            for price in sorted((p for p in self._bids_at if p >= best_ask), reverse=True):
-                for o in list(self._bids_at.get(price, ())):
-                    self._fill(o, o.leaves_steps, o.price_ticks, True, now_ns, report_ns, out)
+            crossed = [p for p in self._bids_at if p >= best_ask]
+            if crossed:
+                crossed.sort(reverse=True)
+                for price in crossed:
+                    for o in list(self._bids_at.get(price, ())):
+                        self._fill(o, o.leaves_steps, o.price_ticks, True, now_ns, report_ns, out)
         best_bid = self.book.best_bid_ticks
         if best_bid is not None and self._asks_at:
-            for price in sorted(p for p in self._asks_at if p <= best_bid):
-                for o in list(self._asks_at.get(price, ())):
-                    self._fill(o, o.leaves_steps, o.price_ticks, True, now_ns, report_ns, out)
+            crossed = [p for p in self._asks_at if p <= best_bid]
+            if crossed:
+                crossed.sort()
+                for price in crossed:
+                    for o in list(self._asks_at.get(price, ())):
+                        self._fill(o, o.leaves_steps, o.price_ticks, True, now_ns, report_ns, out)
 
     def on_trade(
         self, price_ticks: int, qty: float, aggressor: Side, now_ns: int, report_ns: int
