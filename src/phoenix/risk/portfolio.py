@@ -57,7 +57,10 @@ class Portfolio:
             return None
         cap = store.config.global_.total_notional_max
         others = 0.0
-        for st in store.symbols.values():
+        enabled = 0
+        for st in store.symbols.values():  # one pass: this runs on every requote
+            if st.config.enabled:
+                enabled += 1
             if st is state:
                 continue
             worst = max(st.worst_case_long_steps(), st.worst_case_short_steps(), 0)
@@ -65,7 +68,7 @@ class Portfolio:
                 p = st.reference_price()
                 if p is not None:
                     others += worst * st.filters.step * p
-        enabled = sum(1 for st in store.symbols.values() if st.config.enabled) or 1
+        enabled = enabled or 1
         left = min(cap - others, cap / enabled)
         if left <= 0.0:
             return 0
