@@ -273,7 +273,7 @@ class Store:
             if isinstance(event.config, PhoenixConfig):
                 self.replace_config(event.config)
         elif isinstance(event, OrderUpdated | TimerFired):
-            pass
+            return  # own-order state lives in execution; timers carry no market state
 
     @staticmethod
     def _book_changed(st: SymbolState, ts_ns: int) -> None:

@@ -210,7 +210,6 @@ def _emit_bids(keyed: list[tuple[int, int, int]], c: _Constants, bump: bool) -> 
     # keyed: (−clamped price, layer, steps); sorting orders from the touch outwards, ties by layer
     keyed.sort()
     _, need_k, min_qty_steps, max_steps, _, _, _, _, _ = c
-    ceil = math.ceil
     buy = Side.BUY
     fast, make, new, quote_cls = _FAST_QUOTE, _make_quote, _NEW, Quote
     set_side, set_price, set_qty, set_layer = _SET_SIDE, _SET_PRICE, _SET_QTY, _SET_LAYER
@@ -223,18 +222,11 @@ def _emit_bids(keyed: list[tuple[int, int, int]], c: _Constants, bump: bool) -> 
         if price < 1:
             break  # every later bid would be lower still
         if steps < min_qty_steps or steps * price < need_k * (1.0 + 1e-12) or steps > max_steps:
-            # rare path: below a minimum or above max qty (the common case skips the division)
-            need = ceil(need_k / price - _EPS)
-            if need < min_qty_steps:
-                need = min_qty_steps
-            if steps < need:
-                if not bump:
-                    continue
-                steps = need
-            if steps > max_steps:
-                if max_steps < need:
-                    continue
-                steps = max_steps
+            # rare path: below a minimum or above max qty (the common case skips the call)
+            sized = _fit_size(steps, price, need_k, min_qty_steps, max_steps, bump)
+            if sized is None:
+                continue
+            steps = sized
         if fast:
             q = new(quote_cls)  # fill the slots directly, ~2x faster than the frozen __init__
             set_side(q, buy)
@@ -248,11 +240,29 @@ def _emit_bids(keyed: list[tuple[int, int, int]], c: _Constants, bump: bool) -> 
     return tuple(out)
 
 
+def _fit_size(
+    steps: int, price: int, need_k: float, min_qty_steps: int, max_steps: int, bump: bool
+) -> int | None:
+    # Size of a layer that breaks min qty / min notional / max qty: bumped up to the minimum (only when
+    # ``bump``), capped at max qty; None drops the layer.
+    need = math.ceil(need_k / price - _EPS)
+    if need < min_qty_steps:
+        need = min_qty_steps
+    if steps < need:
+        if not bump:
+            return None
+        steps = need
+    if steps > max_steps:
+        if max_steps < need:
+            return None
+        steps = max_steps
+    return steps
+
+
 def _emit_asks(keyed: list[tuple[int, int, int]], c: _Constants, bump: bool) -> tuple[Quote, ...]:
     # keyed: (clamped price, layer, steps)
     keyed.sort()
     _, need_k, min_qty_steps, max_steps, _, _, _, _, _ = c
-    ceil = math.ceil
     sell = Side.SELL
     fast, make, new, quote_cls = _FAST_QUOTE, _make_quote, _NEW, Quote
     set_side, set_price, set_qty, set_layer = _SET_SIDE, _SET_PRICE, _SET_QTY, _SET_LAYER
@@ -262,18 +272,11 @@ def _emit_asks(keyed: list[tuple[int, int, int]], c: _Constants, bump: bool) -> 
         if price <= prev:
             price = prev + 1
         if steps < min_qty_steps or steps * price < need_k * (1.0 + 1e-12) or steps > max_steps:
-            # rare path: below a minimum or above max qty (the common case skips the division)
-            need = ceil(need_k / price - _EPS)
-            if need < min_qty_steps:
-                need = min_qty_steps
-            if steps < need:
-                if not bump:
-                    continue
-                steps = need
-            if steps > max_steps:
-                if max_steps < need:
-                    continue
-                steps = max_steps
+            # rare path: below a minimum or above max qty (the common case skips the call)
+            sized = _fit_size(steps, price, need_k, min_qty_steps, max_steps, bump)
+            if sized is None:
+                continue
+            steps = sized
         if fast:
             q = new(quote_cls)  # fill the slots directly, ~2x faster than the frozen __init__
             set_side(q, sell)

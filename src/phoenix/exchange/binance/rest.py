@@ -190,7 +190,7 @@ class BinanceRestClient:
             err = wire.error_decoder.decode(body)
             code, msg = err.code, err.msg
         except (msgspec.DecodeError, msgspec.ValidationError):
-            pass
+            code = None  # not a Binance error body (e.g. a proxy's HTML page): msg keeps its first bytes
         retry_s: float | None = None
         if retry_after is not None:
             try:

@@ -74,7 +74,7 @@ async def _serve(server: SimServer) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
+        with contextlib.suppress(NotImplementedError):  # platforms without loop signal handlers
             loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
