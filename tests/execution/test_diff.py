@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from phoenix.core.types import OrderStatus, Quote, Side
-from phoenix.execution.diff import diff_quotes
+from phoenix.execution.diff import _MATCHABLE, diff_quotes, keeps_all
 from phoenix.execution.orders import LiveOrder
 from phoenix.execution.planner import band_ticks
 
@@ -141,3 +141,82 @@ def test_missing_touch_layer_is_refilled_at_the_touch_not_by_sliding_the_ladder(
     plan = diff_quotes(bids, (), live, outer, [], bid_inner_ticks=inner, qty_tolerance=0.4)
     assert [q.layer for q in plan.place] == [0]
     assert not plan.modify and not plan.cancel
+
+
+_statuses = st.sampled_from(
+    [
+        OrderStatus.NEW,
+        OrderStatus.PARTIALLY_FILLED,
+        OrderStatus.PENDING_NEW,
+        OrderStatus.PENDING_MODIFY,
+        OrderStatus.UNKNOWN,
+        OrderStatus.PENDING_CANCEL,
+    ]
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=5),
+    st.integers(min_value=0, max_value=5),
+    st.integers(min_value=1, max_value=40),
+    st.lists(st.integers(min_value=-25, max_value=25), min_size=14, max_size=14),
+    st.lists(st.sampled_from([10, 10, 10, 10, 10, 9, 12, 1, 7, 13, 30]), min_size=14, max_size=14),
+    st.lists(_statuses, min_size=14, max_size=14),
+    st.integers(min_value=-2, max_value=2),
+    st.floats(min_value=0.0, max_value=40.0),
+    st.floats(min_value=0.0, max_value=40.0),
+    st.sampled_from([0.0, 0.2, 0.4]),
+    st.booleans(),
+)
+def test_keeps_all_agrees_with_the_full_diff(
+    n_bids: int,
+    n_asks: int,
+    spacing: int,
+    offsets: list[int],
+    sizes: list[int],
+    statuses: list[OrderStatus],
+    extra: int,
+    outer: float,
+    inner: float,
+    qty_tolerance: float,
+    cancel_one: bool,
+) -> None:
+    # the fast path returns the keep pairs exactly when the full diff sends nothing, else None
+    bids = ladder(Side.BUY, 100_000, n_bids, spacing, [10])
+    asks = ladder(Side.SELL, 100_001, n_asks, spacing, [10])
+    n_live_bids = max(0, n_bids + (extra if extra < 0 else 0))
+    n_live_asks = max(0, n_asks + (extra if extra > 0 else 0))
+    live_q = [
+        Quote(side=q.side, price_ticks=q.price_ticks + offsets[i], qty_steps=sizes[i], layer=q.layer)
+        for i, q in enumerate(ladder(Side.BUY, 100_000, n_live_bids, spacing, [10]))
+    ] + [
+        Quote(side=q.side, price_ticks=q.price_ticks + offsets[7 + i], qty_steps=sizes[7 + i], layer=q.layer)
+        for i, q in enumerate(ladder(Side.SELL, 100_001, n_live_asks, spacing, [10]))
+    ]
+    live = live_from(tuple(live_q))
+    for i, o in enumerate(live):
+        o.status = statuses[i % len(statuses)]
+    if cancel_one and live:
+        live[-1].cancel_requested = True
+    bid_out, ask_out = [outer] * n_bids, [outer] * n_asks
+    bid_in, ask_in = [inner] * n_bids, [inner] * n_asks
+    full = diff_quotes(
+        bids,
+        asks,
+        live,
+        bid_out,
+        ask_out,
+        bid_inner_ticks=bid_in,
+        ask_inner_ticks=ask_in,
+        qty_tolerance=qty_tolerance,
+    )
+    fast = keeps_all(bids, asks, live, bid_out, ask_out, bid_in, ask_in, qty_tolerance)
+    if full.empty:
+        assert fast is not None or any(o.status not in _MATCHABLE or o.cancel_requested for o in live), (
+            "the fast path may only decline when the full diff has to look at non-matchable orders"
+        )
+        if fast is not None:
+            assert [(q, id(o)) for q, o in fast] == [(q, id(o)) for q, o in full.keep]
+    else:
+        assert fast is None

@@ -209,3 +209,61 @@ def diff_quotes(
         pinned=pinned_side is Side.SELL,
     )
     return plan
+
+
+def keeps_all(
+    bids: Sequence[Quote],
+    asks: Sequence[Quote],
+    live: Sequence[LiveOrder],
+    bid_tolerance_ticks: Sequence[float],
+    ask_tolerance_ticks: Sequence[float],
+    bid_inner_ticks: Sequence[float],
+    ask_inner_ticks: Sequence[float],
+    qty_tolerance: float,
+) -> list[tuple[Quote, LiveOrder]] | None:
+    """The ``keep`` pairs when ``diff_quotes`` (no pinned side) would send nothing, else None.
+
+    The steady-state check of every requote: each side has exactly one matchable quote order per desired
+    quote and, in price order, order i sits within quote i's bands at a size within tolerance. Then
+    first-fit matching pairs them one to one (with as many orders as quotes the hole rule cannot fire) and
+    leaves nothing over, so the full diff would keep every order. Anything else (a grinding or cancelling
+    order, a count mismatch, one order off its band) returns None and the caller runs the full diff.
+    """
+    if len(live) != len(bids) + len(asks):
+        return None
+    matchable = _MATCHABLE
+    quote = OrderPurpose.QUOTE
+    buy = Side.BUY
+    live_bids: list[LiveOrder] = []
+    live_asks: list[LiveOrder] = []
+    for o in live:
+        if o.status not in matchable or o.purpose is not quote or o.cancel_requested:
+            return None
+        (live_bids if o.side is buy else live_asks).append(o)
+    if len(live_bids) != len(bids):
+        return None
+    live_bids.sort(key=_price_key, reverse=True)
+    live_asks.sort(key=_price_key)
+    lo_frac = 1.0 - qty_tolerance
+    hi_frac = 1.0 + qty_tolerance
+    actionable = ACTIONABLE
+    keep: list[tuple[Quote, LiveOrder]] = []
+    for q, o, out, inn in zip(bids, live_bids, bid_tolerance_ticks, bid_inner_ticks, strict=True):
+        off = q.price_ticks - o.price_ticks  # > 0: the order is farther from the mid
+        if off > out or -off > inn:
+            return None
+        rem = o.qty_steps - o.filled_steps
+        wanted = q.qty_steps
+        if not (wanted * lo_frac <= rem <= wanted * hi_frac) and o.status in actionable:
+            return None
+        keep.append((q, o))
+    for q, o, out, inn in zip(asks, live_asks, ask_tolerance_ticks, ask_inner_ticks, strict=True):
+        off = o.price_ticks - q.price_ticks
+        if off > out or -off > inn:
+            return None
+        rem = o.qty_steps - o.filled_steps
+        wanted = q.qty_steps
+        if not (wanted * lo_frac <= rem <= wanted * hi_frac) and o.status in actionable:
+            return None
+        keep.append((q, o))
+    return keep

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from phoenix.core.types import Action, CancelOrder, ModifyOrder, Quote, Side
-from phoenix.execution.diff import DiffPlan, diff_quotes
+from phoenix.execution.diff import DiffPlan, diff_quotes, keeps_all
 from phoenix.execution.orders import LiveOrder, OrderTracker
 from phoenix.execution.ratebudget import OrderRateBudget
 from phoenix.risk.flicker import FlickerGuard
@@ -167,6 +167,23 @@ class Planner:
     ) -> tuple[list[Action], PlanStats]:
         """Diff and budget one symbol's ladder; registers the sent requests in ``tracker``."""
         live = tracker.open_orders(symbol)
+        if pinned_side is None and not tracker.needing_cancel(symbol):
+            kept = keeps_all(
+                bids,
+                asks,
+                live,
+                bid_bands,
+                ask_bands,
+                bid_bands if bid_inner_bands is None else bid_inner_bands,
+                ask_bands if ask_inner_bands is None else ask_inner_bands,
+                self.qty_tolerance,
+            )
+            if kept is not None:
+                # the common case: the live ladder satisfies the quotes, nothing to send or budget
+                for quote, order in kept:
+                    order.layer = quote.layer
+                buy_exp, sell_exp = tracker.exposure_steps(symbol)
+                return [], PlanStats(buy_exposure_steps=buy_exp, sell_exposure_steps=sell_exp)
         diff = diff_quotes(
             bids,
             asks,

@@ -151,7 +151,7 @@ class QuotingMixin:
         st = self.store.symbols.get(symbol)
         if rt is None or st is None or not st.config.enabled:
             return
-        rt.last_quote_ns = now_ns
+        rt.last_quote_ns = rt.evaluated_ns = now_ns
         rt.quoted_touch = (st.book.best_bid_ticks or 0, st.book.best_ask_ticks or 0)
         rt.dirty = False
         if rt.failed_closed or not self._market_ok(st, now_ns):

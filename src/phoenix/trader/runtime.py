@@ -38,7 +38,8 @@ class SymbolRuntime:
     guard: SymbolGuard
     flicker: FlickerGuard
     grinder: Grinder
-    last_quote_ns: int = -(10**18)
+    last_quote_ns: int = -(10**18)  # pacing: may be held back (see Trader.on_event), not the last evaluation
+    evaluated_ns: int = -(10**18)  # when the strategy last ran (or its memo answered)
     quoted_touch: tuple[int, int] = (0, 0)  # best bid/ask (ticks) at the last requote
     dirty: bool = False
     failed_closed: bool = False  # quotes cancelled for stale / out-of-sync data; not quoting

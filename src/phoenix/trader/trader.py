@@ -349,9 +349,14 @@ class Trader(QuotingMixin):
                         d.actions.append(action)
                 grinder.reentry_done(now_ns)
             self._maybe_grind(symbol, now_ns, d)
-            if change is not None or now_ns - rt.last_quote_ns >= self._interval_ns(rt, now_ns):
-                # a timer pass over an unchanged book that sends nothing does not count for pacing, so it
-                # never delays the next book-driven requote
+            interval = self._interval_ns(rt, now_ns)
+            if change is not None or (
+                now_ns - rt.last_quote_ns >= interval
+                and (rt.dirty or rt.backlog or now_ns - rt.evaluated_ns >= interval)
+            ):
+                # an unchanged book evaluated less than an interval ago is not evaluated again (the strategy
+                # runs at the quote interval's cadence). A timer pass over an unchanged book that sends
+                # nothing does not count for pacing, so it never delays the next book-driven requote
                 pacing = rt.dirty or rt.backlog or change is not None
                 last = rt.last_quote_ns
                 n = len(d.actions)
