@@ -74,6 +74,67 @@ def config_show(path: ConfigPath) -> None:
     typer.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 
+accel_app = typer.Typer(
+    help="The mypyc-compiled hot path: build it, check whether it is in use, remove it.", no_args_is_help=True
+)
+app.add_typer(accel_app, name="accel")
+
+
+@accel_app.command("status")
+def accel_status() -> None:
+    """Print whether this process runs the compiled modules, and why not if it does not."""
+    from phoenix import _accel
+
+    st = _accel.status()
+    typer.echo(f"accel: {st.mode} ({st.reason})")
+
+
+@accel_app.command("build")
+def accel_build(
+    if_stale: Annotated[
+        bool, typer.Option("--if-stale", help="Build only when the build is not current.")
+    ] = False,
+    optional: Annotated[
+        bool, typer.Option("--optional", help="A failed build (no C compiler) is a warning, exit 0.")
+    ] = False,
+    root: Annotated[
+        Path | None, typer.Option(help="Directory holding the phoenix package (default: this install).")
+    ] = None,
+) -> None:
+    """Compile the hot-path modules with mypyc, in place, and write the manifest that guards them."""
+    from phoenix import _accel
+
+    where = root.resolve() if root is not None else _accel.package_root()
+    if if_stale and _accel.check(where, environ={}).compiled:
+        typer.echo(f"accel: compiled build is up to date ({where})")
+        return
+    typer.echo(f"accel: compiling {len(_accel.MODULES)} modules with mypyc under {where} (about a minute)")
+    try:
+        st = _accel.build(where)
+    except (Exception, SystemExit) as exc:  # setuptools reports a compiler failure as SystemExit
+        _accel.clean(where)
+        typer.echo(
+            f"accel: build failed ({type(exc).__name__}: {exc}); Phoenix runs as pure Python", err=True
+        )
+        raise typer.Exit(0 if optional else 1) from None
+    typer.echo(f"accel: {st.mode} ({st.reason})")
+    if not st.compiled and not optional:
+        raise typer.Exit(1)
+
+
+@accel_app.command("clean")
+def accel_clean(
+    root: Annotated[
+        Path | None, typer.Option(help="Directory holding the phoenix package (default: this install).")
+    ] = None,
+) -> None:
+    """Remove the compiled modules (Phoenix then runs as pure Python)."""
+    from phoenix import _accel
+
+    for path in _accel.clean(root.resolve() if root is not None else None):
+        typer.echo(f"removed {path}")
+
+
 class _LazyGroup(TyperGroup):
     """Top-level group that imports the ``sim`` and ``backtest`` stacks only when they are invoked.
 
