@@ -7,16 +7,23 @@
   100 ms, Poisson trades 2/s, mark price every second), strategy at 100 ms cadence. Measured on
   ``SIM_HOURS`` simulated hours and scaled to 24 h (the loop's cost is linear in simulated time). The
   synthetic events are generated before timing (generating them is the data source's cost, not the
-  backtester's; parsing a recorded file is measured by ``l2_events_per_s``).
+  backtester's; parsing a recorded file is measured by ``l2_events_per_s``). Runs with the compiled hot path
+  when it is built (``make accel``, which ``make bench`` runs first).
+- ``backtest.day_seconds_pure``: the same in a child process with ``PHOENIX_PURE_PYTHON=1`` (no compiled
+  modules), for comparison.
+- ``build.accel_compiled``: 1 when this process ran the compiled modules, else 0.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import phoenix
 from phoenix.backtest.engine import BacktestEngine, BacktestSettings
 from phoenix.backtest.loaders import open_data
 from phoenix.backtest.venue import FillModel
@@ -69,9 +76,23 @@ def day_seconds(hours: float = SIM_HOURS) -> float:
     return (time.perf_counter() - t0) * 24.0 / hours
 
 
+def day_seconds_pure() -> float:
+    """``day_seconds`` in a child process that runs every module as pure Python."""
+    env = {**os.environ, "PHOENIX_PURE_PYTHON": "1"}
+    here = str(Path(__file__).parent)
+    code = f"import sys; sys.path.insert(0, {here!r}); import bench_backtest as b; print(b.day_seconds())"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def run() -> dict[str, float]:
     """Benchmark metrics."""
-    return {"backtest.l2_events_per_s": l2_events_per_s(), "backtest.day_seconds": day_seconds()}
+    return {
+        "backtest.l2_events_per_s": l2_events_per_s(),
+        "backtest.day_seconds": day_seconds(),
+        "backtest.day_seconds_pure": day_seconds_pure(),
+        "build.accel_compiled": 1.0 if phoenix.ACCEL.compiled else 0.0,
+    }
 
 
 if __name__ == "__main__":

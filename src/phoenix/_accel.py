@@ -226,15 +226,20 @@ def build(root: Path | None = None, *, jobs: int = 0) -> AccelStatus:
     rel = [str(_source(root, m).relative_to(root)) for m in MODULES]
     digests = {m: _digest(_source(root, m)) for m in MODULES}
     jobs = jobs or os.cpu_count() or 1
-    with tempfile.TemporaryDirectory(prefix="phoenix-accel-") as tmp, contextlib.chdir(root):
-        extensions = mypycify(
-            rel, opt_level="3", multi_file=jobs > 1, group_name=GROUP, target_dir=os.path.join(tmp, "c")
-        )
-        setup(
-            name="phoenix-accel",
-            ext_modules=extensions,
-            script_args=["-q", "build_ext", "--inplace", "--build-temp", os.path.join(tmp, "t"), f"-j{jobs}"],
-        )
+    saved_cache = os.environ.get("MYPY_CACHE_DIR")
+    try:
+        with tempfile.TemporaryDirectory(prefix="phoenix-accel-") as tmp, contextlib.chdir(root):
+            os.environ["MYPY_CACHE_DIR"] = os.path.join(tmp, "mypy")  # keep mypy's cache out of the tree
+            extensions = mypycify(
+                rel, opt_level="3", multi_file=jobs > 1, group_name=GROUP, target_dir=os.path.join(tmp, "c")
+            )
+            args = ["-q", "build_ext", "--inplace", "--build-temp", os.path.join(tmp, "t"), f"-j{jobs}"]
+            setup(name="phoenix-accel", ext_modules=extensions, script_args=args)
+    finally:
+        if saved_cache is None:
+            os.environ.pop("MYPY_CACHE_DIR", None)
+        else:
+            os.environ["MYPY_CACHE_DIR"] = saved_cache
     manifest = {"interpreter": _interpreter(), "sources": digests}
     (root / "phoenix" / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return check(root, environ={})

@@ -143,6 +143,7 @@ _BACKTEST = textwrap.dedent(
     eng = BacktestEngine(cfg, filters, [feed], BacktestSettings(fill_model=FillModel.QUEUE))
     summary = eng.run().summary
     summary.pop("wall_seconds")
+    assert summary.pop("accel_compiled") == (1 if phoenix.ACCEL.compiled else 0)
     print(json.dumps({"accel": phoenix.ACCEL.mode, "summary": summary, "actions": eng.actions_sent}))
     """
 )

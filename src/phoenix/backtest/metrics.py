@@ -16,6 +16,8 @@ Definitions (also in docs/backtest.md):
 - ``risk_events``: risk reports of the Trader (trims, state changes, halts, stop-loss, grinding)
   plus liquidations.
 - ``events_processed``: feed events replayed. ``wall_seconds``: run time.
+- ``accel_compiled``: 1 when the run used the mypyc-compiled hot path, 0 for pure Python (same results;
+  it explains ``wall_seconds``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+import phoenix
 from phoenix.backtest.engine import NOT_RISK_EVENTS
 
 if TYPE_CHECKING:
@@ -46,6 +49,7 @@ SUMMARY_KEYS = (
     "risk_events",
     "events_processed",
     "wall_seconds",
+    "accel_compiled",
 )
 
 YEAR_S = 365.0 * 86_400.0
@@ -118,6 +122,7 @@ def summarise(engine: BacktestEngine, end_ns: int, wall_s: float) -> dict[str, f
         "risk_events": int(sum(n for k, n in engine.risk_kinds.items() if k not in NOT_RISK_EVENTS)),
         "events_processed": engine.events_processed,
         "wall_seconds": wall_s,
+        "accel_compiled": 1 if phoenix.ACCEL.compiled else 0,
     }
 
 

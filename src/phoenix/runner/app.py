@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+import phoenix
 from phoenix.config import Credentials, PhoenixConfig, Venue
 from phoenix.config_watch import ConfigWatcher
 from phoenix.core.types import (
@@ -581,7 +582,14 @@ class RunnerApp:
 
     async def _start(self) -> None:
         g = self.config.global_
-        log.info("runner_starting", venue=g.venue.value, symbols=self.symbols, state_dir=str(self.state_dir))
+        log.info(
+            "runner_starting",
+            venue=g.venue.value,
+            symbols=self.symbols,
+            state_dir=str(self.state_dir),
+            accel=phoenix.ACCEL.mode,
+            accel_reason=phoenix.ACCEL.reason,
+        )
         if uses_embedded_sim(self.config, self.credentials):
             from phoenix.runner.embedded_sim import EmbeddedSim
 
