@@ -233,7 +233,16 @@ def build(root: Path | None = None, *, jobs: int = 0) -> AccelStatus:
             extensions = mypycify(
                 rel, opt_level="3", multi_file=jobs > 1, group_name=GROUP, target_dir=os.path.join(tmp, "c")
             )
-            args = ["-q", "build_ext", "--inplace", "--build-temp", os.path.join(tmp, "t"), f"-j{jobs}"]
+            args = [
+                "-q",
+                "build_ext",
+                "--inplace",
+                "-t",
+                os.path.join(tmp, "t"),
+                "-b",
+                os.path.join(tmp, "b"),
+                f"-j{jobs}",
+            ]
             setup(name="phoenix-accel", ext_modules=extensions, script_args=args)
     finally:
         if saved_cache is None:
