@@ -41,3 +41,30 @@ def test_urgent_requotes_have_a_floor_of_an_eighth_of_the_interval() -> None:
     # 10 ms < 200/8 ms: even a large move waits for the floor (bounds CPU and order traffic in bursts)
     assert not _order_actions(v.book("ETHUSDC", BID + 90, T0 + 10 * MS))
     assert _order_actions(v.book("ETHUSDC", BID + 90, T0 + 26 * MS))
+
+
+def test_the_timer_does_not_re_evaluate_a_book_evaluated_less_than_an_interval_ago() -> None:
+    t, v = _started()
+    rt = t._rt["ETHUSDC"]
+    # a book update after the interval is evaluated (nothing to send: the ladder already fits); a pass that
+    # sent nothing holds the next book-driven pass back by only a quarter interval
+    d = v.book("ETHUSDC", BID, T0 + 300 * MS)
+    assert rt.evaluated_ns == T0 + 300 * MS and not _order_actions(d)
+    # 60 ms later the pacing allows a pass, but the book is unchanged and the strategy ran 60 ms ago
+    # (interval 200 ms): the timer skips it
+    v.timer(T0 + 360 * MS)
+    assert rt.evaluated_ns == T0 + 300 * MS
+    # once the interval has passed the unchanged book is evaluated again (time-dependent inputs)
+    v.timer(T0 + 510 * MS)
+    assert rt.evaluated_ns == T0 + 510 * MS
+
+
+def test_the_timer_evaluates_a_changed_book_as_soon_as_the_pacing_allows() -> None:
+    t, v = _started()
+    rt = t._rt["ETHUSDC"]
+    v.book("ETHUSDC", BID, T0 + 300 * MS)
+    # a move within tolerance before the pacing allows a pass: seen, not quoted yet
+    v.book("ETHUSDC", BID + 5, T0 + 320 * MS)
+    assert rt.dirty and rt.evaluated_ns == T0 + 300 * MS
+    v.timer(T0 + 360 * MS)
+    assert rt.evaluated_ns == T0 + 360 * MS and not rt.dirty
