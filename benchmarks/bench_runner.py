@@ -262,9 +262,9 @@ def _import_rss_mb(module: str) -> float:
 
 def run() -> dict[str, float]:
     """Benchmark metrics (see benchmarks/README.md)."""
-    one = asyncio.run(_phase(["ETHUSDC"], tick_period_s=0.5, measure_s=8.0))
+    one = asyncio.run(_phase(["ETHUSDC"], tick_period_s=0.5, measure_s=30.0))
     eight_symbols = [*DEFAULT_SYMBOLS, *EXTRA][:8]
-    eight = asyncio.run(_phase(eight_symbols, tick_period_s=4.0, measure_s=10.0, settle_s=2.0))
+    eight = asyncio.run(_phase(eight_symbols, tick_period_s=4.0, measure_s=30.0, settle_s=2.0))
     return {
         "runner.tick_to_order_p50_us_1sym": one["p50_us"],
         "runner.tick_to_order_p99_us_1sym": one["p99_us"],
