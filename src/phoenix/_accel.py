@@ -1,8 +1,9 @@
 """The compiled hot path: the trading core and the backtest loop built into C extensions with mypyc.
 
 The same Python source (``mypy --strict`` clean) is compiled by mypyc (part of mypy) into extension
-modules next to the sources. A backtest day then takes about half the wall time (measured: 35 s instead
-of 74 s for ``backtest.day_seconds``), and the live tick-to-order path gets the same speed-up.
+modules next to the sources. A backtest day then takes about half the wall time (measured: 33.8 s instead
+of 69.6 s for ``backtest.day_seconds``), and so does the live decision (``core.decision.p99_us`` 82 µs, 151 µs
+as pure Python).
 
 The compiled build is used only while it is exactly the source on disk. ``phoenix/__init__`` calls
 ``install()`` before any other module is imported; it compares the SHA-256 of every compiled module's
