@@ -18,16 +18,13 @@ Without them Phoenix runs as pure Python, with identical results (a test compare
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import json
 import os
 import sys
 import sysconfig
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,8 +155,9 @@ def check(root: Path | None = None, environ: dict[str, str] | None = None) -> Ac
     return AccelStatus(True, "compiled build matches the sources")
 
 
-class _SourceFirst(importlib.abc.MetaPathFinder):
-    """Loads the listed modules from their ``.py`` source even when a compiled extension sits beside it."""
+class _SourceFirst:
+    """A ``sys.meta_path`` finder: loads the listed modules from their ``.py`` source even when a compiled
+    extension sits beside it. (Not an ``importlib.abc`` subclass: importing that costs ~15 ms at startup.)"""
 
     def __init__(self, modules: Sequence[str]) -> None:
         self.modules = frozenset(modules)
@@ -219,6 +217,9 @@ def clean(root: Path | None = None) -> list[Path]:
 
 def build(root: Path | None = None, *, jobs: int = 0) -> AccelStatus:
     """Compile ``MODULES`` in place under ``root`` and write the manifest. Raises on a failed build."""
+    import contextlib
+    import tempfile
+
     from mypyc.build import mypycify
     from setuptools import setup  # type: ignore[import-untyped]
 
