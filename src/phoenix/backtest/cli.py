@@ -318,6 +318,58 @@ def as2008_cmd(
         typer.echo(f"wrote {json_out}")
 
 
+@backtest_app.command("calibrate")
+def calibrate_cmd(
+    data: Annotated[
+        list[Path],
+        typer.Option("--data", "-d", help="Data with book and trades (recording, Tardis, Parquet)."),
+    ],
+    symbol: Annotated[
+        str,
+        typer.Option(
+            "--symbol", "-s", help="Simulator symbol whose price grid to use (BTCUSDC for BTCUSDT data)."
+        ),
+    ],
+    step_bps: Annotated[
+        float | None, typer.Option("--step-bps", help="Grid step in bps (default: p95 reach / 20).")
+    ] = None,
+    max_bps: Annotated[
+        float | None, typer.Option("--max-bps", help="Grid end in bps (default: max reach).")
+    ] = None,
+    min_count: Annotated[
+        int, typer.Option("--min-count", help="Orders a grid point needs to be fitted.")
+    ] = 5,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the fit and the curve here.")] = None,
+) -> None:
+    """Fit the intensity fill model λ(δ) = A·e^(−kδ) to the market orders in recorded trades."""
+    from phoenix.backtest.calibrate import fit_intensity, format_fit, market_order_reaches
+    from phoenix.backtest.loaders import open_data
+    from phoenix.exchange.sim.symbols import DEFAULT_SYMBOLS
+
+    spec = DEFAULT_SYMBOLS.get(symbol)
+    if spec is None:
+        raise typer.BadParameter(f"unknown symbol {symbol}; known: {', '.join(sorted(DEFAULT_SYMBOLS))}")
+    reaches: list[float] = []
+    trades = 0
+    duration_s = 0.0
+    try:
+        for path in data:
+            r, n, d = market_order_reaches(open_data(path, spec.filters), spec.filters)
+            reaches += r
+            trades += n
+            duration_s += d
+        fit = fit_intensity(
+            reaches, duration_s, trades=trades, step_bps=step_bps, max_bps=max_bps, min_count=min_count
+        )
+    except (OSError, ValueError) as exc:
+        typer.echo(f"calibration failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(format_fit(fit))
+    if json_out is not None:
+        json_out.write_text(json.dumps(fit.to_json(), indent=2) + "\n")
+        typer.echo(f"wrote {json_out}")
+
+
 @backtest_app.command("capacity")
 def capacity_cmd(
     config: Annotated[Path, typer.Option("--config", "-c", help="Config whose sizes belong to --capital.")],
