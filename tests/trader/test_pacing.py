@@ -68,3 +68,14 @@ def test_the_timer_evaluates_a_changed_book_as_soon_as_the_pacing_allows() -> No
     assert rt.dirty and rt.evaluated_ns == T0 + 300 * MS
     v.timer(T0 + 360 * MS)
     assert rt.evaluated_ns == T0 + 360 * MS and not rt.dirty
+
+
+def test_a_move_of_exactly_the_tolerance_is_quoted_at_once() -> None:
+    # on a coarse tick the tolerance is one tick (ADAUSDC: 1 tick = 1.4 bp); a move of exactly the tolerance
+    # must not wait for the interval. Here: ETHUSDC's 1 bp band is 30 ticks
+    t, v = _started()
+    rt = t._rt["ETHUSDC"]
+    v.book("ETHUSDC", BID + 29, T0 + 30 * MS)
+    assert rt.evaluated_ns == T0  # within the band: waits for the interval
+    v.book("ETHUSDC", BID + 30, T0 + 40 * MS)
+    assert rt.evaluated_ns == T0 + 40 * MS  # the band itself: quoted now
