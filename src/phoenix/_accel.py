@@ -1,8 +1,8 @@
 """The compiled hot path: the trading core and the backtest loop built into C extensions with mypyc.
 
 The same Python source (``mypy --strict`` clean) is compiled by mypyc (part of mypy) into extension
-modules next to the sources. A backtest day then takes about half the wall time (measured: 33.8 s instead
-of 69.6 s for ``backtest.day_seconds``), and so does the live decision (``core.decision.p99_us`` 82 µs, 150 µs
+modules next to the sources. A backtest day then takes about half the wall time (measured: 31.1 s instead
+of 64.4 s for ``backtest.day_seconds``), and so does the live decision (``core.decision.p99_us`` 81 µs, 150 µs
 as pure Python).
 
 The compiled build is used only while it is exactly the source on disk. ``phoenix/__init__`` calls
