@@ -90,6 +90,12 @@ def test_fit_rejects_data_it_cannot_support() -> None:
         fit_intensity([0.0] * 50, 100.0)
 
 
+def test_a_far_outlier_does_not_blow_up_the_grid() -> None:
+    reaches = [0.1 * (i % 20) for i in range(2000)] + [1e6]
+    fit = fit_intensity(reaches, 1000.0)
+    assert len(fit.grid_bps) <= 10_000 and fit.used_points >= 3
+
+
 def test_trades_before_a_two_sided_book_are_not_measured() -> None:
     events: list[FeedEvent] = [FeedTrade("TESTUSDC", 1, MID_TICKS, 1.0, Side.BUY)]
     reaches, trades, duration = market_order_reaches(events, FILTERS)

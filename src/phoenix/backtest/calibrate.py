@@ -25,6 +25,7 @@ from phoenix.core.types import Side, SymbolFilters
 from phoenix.exchange.sim.feeds import FeedDelta, FeedEvent, FeedSnapshot, FeedTrade
 
 NS_PER_MS = 1_000_000
+MAX_GRID_POINTS = 10_000  # a far outlier reach must not make the grid huge: the fit needs the dense part
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +120,8 @@ def fit_intensity(
     """Fit λ(δ) = A·e^(−kδ) to market-order reaches (bps) observed over ``duration_s``.
 
     The grid runs from 0 in steps of ``step_bps`` (default: the 95th-percentile reach / 20) up to
-    ``max_bps`` (default: the largest reach); points with fewer than ``min_count`` orders are not fitted.
+    ``max_bps`` (default: the largest reach), at most ``MAX_GRID_POINTS`` points; points with fewer than
+    ``min_count`` orders are not fitted.
     Raises ``ValueError`` when the data cannot support a fit (no trades, no duration, < 3 usable points).
     """
     if duration_s <= 0.0:
@@ -139,7 +141,7 @@ def fit_intensity(
     step = step_bps if step_bps is not None else max(quantile(0.95), 1e-6) / 20.0
     if step <= 0.0 or top <= 0.0:
         raise ValueError("every market order traded at the mid: no distance to fit a decay to")
-    grid = [i * step for i in range(int(top / step) + 1)]
+    grid = [i * step for i in range(min(int(top / step) + 1, MAX_GRID_POINTS))]
     observed: list[float] = []
     xs: list[float] = []
     ys: list[float] = []
