@@ -19,6 +19,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+import phoenix
 from phoenix.log import get_logger
 
 log = get_logger(__name__)
@@ -152,6 +153,10 @@ class Metrics:
         )
         self.risk_reports = Counter("mm_risk_reports", "Risk/trader reports by kind", ["kind"], registry=r)
         self.up = Gauge("mm_up", "1 while the runner loop is healthy", registry=r)
+        self.accel_compiled = Gauge(
+            "mm_accel_compiled", "1 when the mypyc-compiled hot path is in use, 0 for pure Python", registry=r
+        )
+        self.accel_compiled.set(1 if phoenix.ACCEL.compiled else 0)
         self.symbols: dict[str, SymbolMetrics] = {}
         for s in symbols:
             self.add_symbol(s)

@@ -6,6 +6,7 @@ from typing import Any
 
 import aiohttp
 
+import phoenix
 from phoenix.metrics import Metrics, MetricsServer, RollingCount
 
 
@@ -57,6 +58,7 @@ async def test_metrics_endpoint_exposes_spec_names_and_health() -> None:
         "mm_rate_limit_usage_pct",
         "mm_cancels_per_min",
         "mm_pnl_usdc",
+        f"mm_accel_compiled {1.0 if phoenix.ACCEL.compiled else 0.0}",
     ):
         assert name in text, name
     assert body["status"] == "ok" and body["symbols"]["ETHUSDC"] == "active"
