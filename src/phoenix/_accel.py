@@ -176,6 +176,24 @@ class _SourceFirst:
         return None
 
 
+def load_error(library: Path) -> str | None:
+    """None when the extension ``library`` loads (or is loaded already), else why it does not."""
+    name = library.name.split(".", 1)[0]
+    if name in sys.modules:
+        return None
+    loader = importlib.machinery.ExtensionFileLoader(name, str(library))
+    spec = importlib.util.spec_from_loader(name, loader)
+    if spec is None:
+        return f"no loader for {library}"
+    try:
+        module = importlib.util.module_from_spec(spec)
+        loader.exec_module(module)
+    except ImportError as exc:
+        return str(exc)
+    sys.modules[name] = module
+    return None
+
+
 _STATUS: AccelStatus | None = None
 
 
@@ -188,6 +206,11 @@ def install() -> AccelStatus:
     if _STATUS is not None:
         return _STATUS
     status = check()
+    if status.compiled:
+        # a build that matches but cannot load (another libc, a truncated file) must not stop Phoenix
+        error = load_error(_group_library(package_root()))
+        if error is not None:
+            status = AccelStatus(False, f"compiled build cannot be loaded ({error}); run `make accel`")
     if not status.compiled and not any(isinstance(f, _SourceFirst) for f in sys.meta_path):
         present = _extensions_present(package_root())
         if present:

@@ -116,6 +116,15 @@ def test_the_import_hook_loads_the_source_next_to_a_stale_extension(tmp_path: Pa
             sys.modules.pop(name, None)
 
 
+def test_a_build_that_cannot_load_is_reported_not_fatal(tmp_path: Path) -> None:
+    broken = tmp_path / f"phoenix_probe_broken__mypyc{EXT}"
+    broken.write_bytes(b"\x7fELF truncated")
+    error = _accel.load_error(broken)
+    assert error is not None and "phoenix_probe_broken__mypyc" not in sys.modules
+    if phoenix.ACCEL.compiled:  # the real library is loaded in this process: asking again is fine
+        assert _accel.load_error(_accel._group_library(_accel.package_root())) is None
+
+
 def test_this_process_runs_what_the_status_says() -> None:
     import phoenix.trader.trader as trader_module
 
