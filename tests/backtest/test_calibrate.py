@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from phoenix.backtest.calibrate import calibrate, fit_intensity, market_order_reaches
+from phoenix.backtest.calibrate import calibrate, calibrate_many, fit_intensity, market_order_reaches
 from phoenix.backtest.cli import backtest_app
 from phoenix.backtest.loaders import open_data
 from phoenix.core.types import Side, SymbolFilters
@@ -135,3 +135,18 @@ def test_cli_explains_mid_only_data_and_unknown_symbols(ethusdc_mid_csv: Path) -
     assert res.exit_code == 1 and "needs trades" in res.output
     res = CliRunner().invoke(backtest_app, ["calibrate", "--data", str(ethusdc_mid_csv), "--symbol", "NOPE"])
     assert res.exit_code != 0 and "unknown symbol NOPE" in res.output
+
+
+def test_several_feeds_add_up_their_orders_and_time() -> None:
+    a = _synthetic(2.0, 0.8, 3_000, seed=1)
+    b = _synthetic(2.0, 0.8, 4_000, seed=2)
+    one, two = calibrate(a, FILTERS), calibrate(b, FILTERS)
+    both = calibrate_many([a, b], FILTERS)
+    assert both.market_orders == one.market_orders + two.market_orders
+    assert both.duration_s == pytest.approx(one.duration_s + two.duration_s)
+
+
+def test_cli_names_a_missing_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.dat.gz"
+    res = CliRunner().invoke(backtest_app, ["calibrate", "--data", str(missing), "--symbol", "BTCUSDC"])
+    assert res.exit_code == 1 and "not found" in res.output and "nope.dat.gz" in res.output

@@ -197,7 +197,27 @@ def calibrate(
     min_count: int = 5,
 ) -> IntensityFit:
     """Replay ``events`` (book + trades) and fit the intensity model to its market orders."""
-    reaches, trades, duration_s = market_order_reaches(events, filters)
+    return calibrate_many([events], filters, step_bps=step_bps, max_bps=max_bps, min_count=min_count)
+
+
+def calibrate_many(
+    feeds: Iterable[Iterable[FeedEvent]],
+    filters: SymbolFilters,
+    *,
+    step_bps: float | None = None,
+    max_bps: float | None = None,
+    min_count: int = 5,
+) -> IntensityFit:
+    """One fit over several feeds (e.g. one file per day): each is replayed on its own book; their market
+    orders and durations add up."""
+    reaches: list[float] = []
+    trades = 0
+    duration_s = 0.0
+    for events in feeds:
+        r, n, d = market_order_reaches(events, filters)
+        reaches += r
+        trades += n
+        duration_s += d
     return fit_intensity(
         reaches, duration_s, trades=trades, step_bps=step_bps, max_bps=max_bps, min_count=min_count
     )

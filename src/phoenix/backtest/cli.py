@@ -342,24 +342,20 @@ def calibrate_cmd(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the fit and the curve here.")] = None,
 ) -> None:
     """Fit the intensity fill model λ(δ) = A·e^(−kδ) to the market orders in recorded trades."""
-    from phoenix.backtest.calibrate import fit_intensity, format_fit, market_order_reaches
+    from phoenix.backtest.calibrate import calibrate_many, format_fit
     from phoenix.backtest.loaders import open_data
     from phoenix.exchange.sim.symbols import DEFAULT_SYMBOLS
 
     spec = DEFAULT_SYMBOLS.get(symbol)
     if spec is None:
         raise typer.BadParameter(f"unknown symbol {symbol}; known: {', '.join(sorted(DEFAULT_SYMBOLS))}")
-    reaches: list[float] = []
-    trades = 0
-    duration_s = 0.0
     try:
-        for path in data:
-            r, n, d = market_order_reaches(open_data(path, spec.filters), spec.filters)
-            reaches += r
-            trades += n
-            duration_s += d
-        fit = fit_intensity(
-            reaches, duration_s, trades=trades, step_bps=step_bps, max_bps=max_bps, min_count=min_count
+        fit = calibrate_many(
+            (open_data(path, spec.filters) for path in data),
+            spec.filters,
+            step_bps=step_bps,
+            max_bps=max_bps,
+            min_count=min_count,
         )
     except (OSError, ValueError) as exc:
         typer.echo(f"calibration failed: {exc}", err=True)
